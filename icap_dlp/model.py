@@ -1,0 +1,80 @@
+"""Plain data shared by the pipeline stages (see DESIGN.md: each arrow is one call with plain data).
+
+Nothing here does I/O. A :class:`Finding` never holds the sensitive value: it holds a span into
+the text segment it was found in, and the segment lives only as long as the request.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Action(enum.Enum):
+    """The closed verdict type. Strictness: block > redact > monitor > allow."""
+
+    ALLOW = "allow"
+    MONITOR = "monitor"
+    REDACT = "redact"
+    BLOCK = "block"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @classmethod
+    def strictest(cls, actions: list[Action]) -> Action:
+        return max(actions, key=lambda a: a.rank, default=cls.ALLOW)
+
+
+_RANK = {Action.ALLOW: 0, Action.MONITOR: 1, Action.REDACT: 2, Action.BLOCK: 3}
+
+
+class Direction(enum.Enum):
+    REQMOD = "reqmod"
+    RESPMOD = "respmod"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One detection: a span of a text segment, a score and an explanation (never the value)."""
+
+    detector_id: str
+    entity_type: str
+    category: str
+    severity: str
+    start: int
+    end: int
+    score: float
+    explanation: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A piece of decoded text taken out of a message, with where it came from.
+
+    ``location`` is a stable, human-readable locator: a JSON path (``$.result.content[0].text``),
+    optionally prefixed by an SSE event index (``event[2]:$.params.arguments.q``) or ``body`` for
+    plain text.
+    """
+
+    text: str
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """What is known about the transaction before the body is read (from ICAP + HTTP headers)."""
+
+    direction: Direction
+    service: str
+    client_ip: str | None = None
+    user: str | None = None
+    groups: tuple[str, ...] = ()
+    http_method: str | None = None
+    url: str | None = None
+    host: str | None = None
+    content_type: str | None = None
+    mcp_method: str | None = None
+    tool: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
