@@ -1,0 +1,62 @@
+"""The ``icap-dlp`` command: serve | scan | policy lint|test | detectors list|test."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from icap_dlp._logging import setup_logging
+from icap_dlp._version import __version__
+from icap_dlp.config import add_settings_arguments, load_settings
+from icap_dlp.errors import ConfigError
+
+# Sub-packages that contribute commands through ``add_commands(subparsers)``.
+_COMMAND_MODULES = ("icap_dlp.detection._cli", "icap_dlp.policy._cli")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from icap_dlp.server import Master
+    from icap_dlp.service import build_inspector
+
+    settings = load_settings(vars(args))
+    setup_logging(settings.log_level)
+    return Master(settings, build_inspector).run()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="icap-dlp", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"icap-dlp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = sub.add_parser("serve", help="run the ICAP server")
+    add_settings_arguments(serve)
+    serve.set_defaults(func=_serve)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"icap-dlp: {exc.render()}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

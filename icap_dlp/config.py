@@ -1,0 +1,149 @@
+"""One settings model. The CLI options, the environment variables (``ICAP_DLP_<NAME>``) and the
+config-file keys are all generated from :class:`Settings`, so every setting is spelled once.
+
+Precedence, lowest first: built-in default < config file (``--config`` / ``ICAP_DLP_CONFIG``) <
+environment variable < command-line option.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from icap_dlp._yaml import load_yaml_file, pydantic_errors
+from icap_dlp.errors import ConfigError, ConfigErrors
+
+ENV_PREFIX = "ICAP_DLP_"
+FailMode = Literal["open", "closed"]
+
+
+class Settings(BaseModel):
+    """Every runtime setting of ``icap-dlp serve``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # -- listener and processes -------------------------------------------------------------
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int = Field(1344, ge=0, le=65535, description="ICAP port")
+    workers: int = Field(0, ge=0, le=256, description="worker processes (0 = one per CPU core)")
+    uvloop: bool = Field(True, description="use uvloop when installed")
+    # -- policy -----------------------------------------------------------------------------
+    policy: str | None = Field(None, description="policy file or folder (default: the embedded policy)")
+    detectors: str | None = Field(
+        None, description="extra detector file or folder, loaded beside the built-in library"
+    )
+    # -- services ---------------------------------------------------------------------------
+    respmod_service: str = Field("respmod", description="name of the RESPMOD service")
+    reqmod_service: str = Field("reqmod", description="name of the REQMOD service")
+    alias_service: str = Field("dlp", description="name of the service that accepts both methods")
+    preview_size: int = Field(1024, ge=0, le=1 << 20, description="Preview size announced in OPTIONS")
+    options_ttl: int = Field(300, ge=1, description="Options-TTL in seconds")
+    # -- limits -----------------------------------------------------------------------------
+    max_connections: int = Field(1000, ge=1, description="open connections per worker (over it: 503)")
+    max_request_line: int = Field(8192, ge=64, description="bytes in the ICAP request line")
+    max_icap_header_bytes: int = Field(65536, ge=256, description="bytes in the ICAP header block")
+    max_http_header_bytes: int = Field(65536, ge=256, description="bytes in the encapsulated HTTP headers")
+    max_chunk_size_line: int = Field(1024, ge=16, description="bytes in one chunk-size line")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="body bytes held in memory for inspection"
+    )
+    idle_timeout: float = Field(60.0, gt=0, description="seconds a keep-alive connection may stay idle")
+    header_timeout: float = Field(10.0, gt=0, description="seconds to receive a whole ICAP request head")
+    read_timeout: float = Field(30.0, gt=0, description="seconds without body bytes before giving up")
+    shutdown_timeout: float = Field(20.0, gt=0, description="seconds SIGTERM waits for in-flight requests")
+    # -- failure answers (audited) ----------------------------------------------------------
+    on_oversize: FailMode = Field("closed", description="body over max-body-bytes: open (pass) or closed")
+    on_error: FailMode = Field(
+        "closed", description="inspection failed (undecodable, timeout, internal): open or closed"
+    )
+    # -- logging ----------------------------------------------------------------------------
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
+
+
+def _field_kind(annotation: Any) -> type:
+    """The scalar type behind an annotation such as ``int``, ``str | None`` or a Literal."""
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        return type(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _field_kind(args[0])
+    return annotation  # type: ignore[no-any-return]
+
+
+def env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()
+
+
+def add_settings_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one ``--option`` per setting (default ``None`` = not given on the command line)."""
+    parser.add_argument("--config", metavar="FILE", help=f"YAML config file (env {ENV_PREFIX}CONFIG)")
+    for name, info in Settings.model_fields.items():
+        flag = "--" + name.replace("_", "-")
+        kind = _field_kind(info.annotation)
+        help_text = f"{info.description} (env {env_name(name)}; default {info.default!r})"
+        choices = None
+        if typing.get_origin(info.annotation) is Literal:
+            choices = list(typing.get_args(info.annotation))
+        if kind is bool:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(flag, dest=name, type=kind, default=None, choices=choices, help=help_text,
+                                metavar=None if choices else name.upper())
+
+
+def load_settings(
+    cli: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    config_file: str | None = None,
+) -> Settings:
+    """Merge file, environment and CLI values into validated :class:`Settings`."""
+    cli = dict(cli or {})
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    config_file = config_file or cli.pop("config", None) or env.get(ENV_PREFIX + "CONFIG")
+    doc = None
+    if config_file:
+        doc = load_yaml_file(config_file)
+        if doc.data is not None and not isinstance(doc.data, dict):
+            raise ConfigError("a config file must be a mapping of setting: value", file=config_file, line=1)
+        values.update({k.replace("-", "_"): v for k, v in (doc.data or {}).items()})
+    for name in Settings.model_fields:
+        raw = env.get(env_name(name))
+        if raw is not None:
+            values[name] = raw
+    for name, value in cli.items():
+        if value is not None and name in Settings.model_fields:
+            values[name] = value
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        errors: list[ConfigError] = []
+        for err in exc.errors(include_url=False):
+            field = str(err["loc"][0]) if err["loc"] else ""
+            msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+            if field in cli and cli[field] is not None:
+                errors.append(ConfigError(msg, field="--" + field.replace("_", "-")))
+            elif env.get(env_name(field)) is not None:
+                errors.append(ConfigError(msg, field=env_name(field)))
+            elif doc is not None:
+                errors.extend(pydantic_errors(doc, [err]).errors)
+            else:
+                errors.append(ConfigError(msg, field=field))
+        raise ConfigErrors(errors) from exc
+
+
+def default_policy_path() -> Path:
+    return Path(__file__).parent / "data" / "policies" / "default.yaml"

@@ -1,0 +1,64 @@
+"""Per-worker application state: settings, services, the inspector, counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from icap_dlp.config import Settings
+from icap_dlp.icap import Limits, Method, ServiceCapabilities
+from icap_dlp.pipeline import Inspector
+
+
+@dataclass
+class Stats:
+    connections: int = 0
+    rejected_connections: int = 0
+    protocol_errors: int = 0
+    timeouts: int = 0
+    oversize: int = 0
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_request_line=settings.max_request_line,
+        max_icap_header_bytes=settings.max_icap_header_bytes,
+        max_http_header_bytes=settings.max_http_header_bytes,
+        max_chunk_size_line=settings.max_chunk_size_line,
+    )
+
+
+def services_from(settings: Settings, transfer_ignore: tuple[str, ...] = ()) -> dict[str, ServiceCapabilities]:
+    """The default services: RESPMOD, REQMOD, and an alias that accepts both."""
+
+    def caps(name: str, methods: tuple[Method, ...], what: str) -> ServiceCapabilities:
+        return ServiceCapabilities(
+            name=name, methods=methods, description=f"icap-dlp {what} data-loss prevention",
+            preview=settings.preview_size, allow_204=True, options_ttl=settings.options_ttl,
+            max_connections=settings.max_connections, transfer_preview=("*",),
+            transfer_ignore=transfer_ignore,
+        )
+
+    both = (Method.REQMOD, Method.RESPMOD)
+    out = {
+        settings.respmod_service: caps(settings.respmod_service, (Method.RESPMOD,), "response"),
+        settings.reqmod_service: caps(settings.reqmod_service, (Method.REQMOD,), "request"),
+        settings.alias_service: caps(settings.alias_service, both, "request and response"),
+    }
+    return out
+
+
+class Application:
+    """What a connection needs; one per worker process. ``inspector`` may be swapped on reload."""
+
+    def __init__(self, settings: Settings, inspector: Inspector,
+                 services: dict[str, ServiceCapabilities] | None = None) -> None:
+        self.settings = settings
+        self.limits = limits_from(settings)
+        self.services = services or services_from(settings)
+        self.inspector = inspector
+        self.stats = Stats()
+        self.stopping = False
+
+    @property
+    def istag(self) -> str:
+        return self.inspector.istag

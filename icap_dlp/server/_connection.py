@@ -1,0 +1,327 @@
+"""One ICAP connection: a thin asyncio loop around the sans-IO parser.
+
+Reads bytes, feeds the parser, acts on its events, writes serialised answers. Protocol errors
+become an ICAP error status (the parser's ``status_hint``) and, when the byte stream can't be
+resynchronised, a close. Nothing here inspects content: that is the :class:`Transaction`'s job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from icap_dlp.errors import IcapProtocolError
+from icap_dlp.icap import (
+    LAST_CHUNK,
+    NEED_DATA,
+    BodyChunk,
+    EndOfMessage,
+    Event,
+    IcapParser,
+    IcapRequest,
+    Method,
+    PreviewComplete,
+    chunk,
+    continue_response,
+    error_response,
+    modified_head,
+    no_content_response,
+    options_response,
+)
+from icap_dlp.pipeline import Plan, Replace, StreamPlan, Transaction, Unmodified, echo_stream_plan
+from icap_dlp.server._app import Application
+
+log = logging.getLogger("icap_dlp.server")
+
+READ_SIZE = 65536
+
+
+class _Closed(Exception):
+    """The peer closed the connection."""
+
+
+class _Timeout(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+class Connection:
+    def __init__(self, app: Application, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.app = app
+        self.reader = reader
+        self.writer = writer
+        self.parser = IcapParser(app.limits)
+        peer = writer.get_extra_info("peername")
+        self.peer: str | None = peer[0] if isinstance(peer, tuple) else None
+        self.busy = False
+        self.requests = 0
+        self._must_close = False
+
+    # -- reading ----------------------------------------------------------------------------
+    async def _read(self, timeout: float, what: str) -> None:
+        try:
+            data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+        except TimeoutError:
+            raise _Timeout(what) from None
+        except (ConnectionError, OSError):
+            raise _Closed() from None
+        if not data:
+            raise _Closed()
+        self.parser.feed(data)
+
+    async def _next_event(self, what: str = "body") -> Event:
+        while True:
+            ev = self.parser.next_event()
+            if ev is not NEED_DATA:
+                return ev  # type: ignore[return-value]
+            await self._read(self.app.settings.read_timeout, what)
+
+    async def _next_request(self) -> IcapRequest | None:
+        """Wait for the next request head: idle timeout first, then a deadline for the head."""
+        ev = self.parser.next_event()
+        if ev is NEED_DATA and self.parser.idle and self.parser.buffered == 0:
+            if self.app.stopping:
+                return None
+            try:
+                await self._read(self.app.settings.idle_timeout, "idle")
+            except _Timeout:
+                return None
+            ev = self.parser.next_event()
+        self.busy = True
+        deadline = time.monotonic() + self.app.settings.header_timeout
+        while ev is NEED_DATA:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout("request head")
+            await self._read(left, "request head")
+            ev = self.parser.next_event()
+        if not isinstance(ev, IcapRequest):  # pragma: no cover - parser guarantees the order
+            raise IcapProtocolError("unexpected event before a request head", 500)
+        return ev
+
+    # -- writing ----------------------------------------------------------------------------
+    async def _write(self, data: bytes) -> None:
+        self.writer.write(data)
+        await self.writer.drain()
+
+    # -- the loop ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            while True:
+                try:
+                    req = await self._next_request()
+                except IcapProtocolError as exc:
+                    await self._protocol_error(exc)
+                    return
+                except _Timeout:
+                    await self._safe_write(error_response(408, self.app.istag))
+                    return
+                if req is None:
+                    return
+                self.busy = True
+                self.requests += 1
+                try:
+                    keep = await self._handle(req)
+                except IcapProtocolError as exc:
+                    await self._protocol_error(exc)
+                    return
+                except _Timeout:
+                    self.app.stats.timeouts += 1
+                    await self._safe_write(error_response(408, self.app.istag))
+                    return
+                finally:
+                    self.busy = False
+                if not keep or req.wants_close or self.app.stopping:
+                    return
+        except _Closed:
+            return
+        except (ConnectionError, OSError):
+            return
+        finally:
+            self.writer.close()
+            try:
+                await asyncio.wait_for(self.writer.wait_closed(), 1.0)
+            except (TimeoutError, ConnectionError, OSError):
+                pass
+
+    async def _safe_write(self, data: bytes) -> None:
+        try:
+            await self._write(data)
+        except (ConnectionError, OSError):
+            pass
+
+    async def _protocol_error(self, exc: IcapProtocolError) -> None:
+        self.app.stats.protocol_errors += 1
+        log.info("protocol error from %s: %s (ICAP %d)", self.peer, exc, exc.status_hint)
+        await self._safe_write(error_response(exc.status_hint, self.app.istag, close=True))
+
+    async def _reject(self, status: int, req: IcapRequest) -> bool:
+        """Answer an error for a request whose body (if any) we won't read; keep-alive if in sync."""
+        keep = self.parser.idle
+        await self._write(error_response(status, self.app.istag, close=not keep))
+        return keep
+
+    async def _handle(self, req: IcapRequest) -> bool:
+        service = self.app.services.get(req.service)
+        if service is None:
+            return await self._reject(404, req)
+        if req.method is Method.OPTIONS:
+            if req.has_body:  # opt-body: read and ignore it
+                while not isinstance(await self._next_event(), EndOfMessage):
+                    pass
+            await self._write(options_response(
+                service, self.app.istag, max_connections=self.app.settings.max_connections))
+            return True
+        if req.method not in service.methods:
+            return await self._reject(405, req)
+        txn = self.app.inspector.begin(req, self.peer)
+        status = 0
+        try:
+            status = await self._modify(req, txn)
+        finally:
+            txn.finished(status)
+        return status != 0 and not self._must_close
+
+    async def _modify(self, req: IcapRequest, txn: Transaction) -> int:
+        self._must_close = False
+        if not req.has_body:
+            return await self._send_outcome(req, txn.decide(b""), b"")
+        plan = txn.plan()
+        if plan is Plan.SKIP:
+            return await self._skip(req, txn)
+        if plan is Plan.STREAM:
+            return await self._stream(req, txn.stream())
+        return await self._buffer(req, txn)
+
+    async def _skip(self, req: IcapRequest, txn: Transaction) -> int:
+        """No inspection: 204 as early as possible, else a streamed echo."""
+        if req.preview is not None:
+            pending: list[bytes] = []
+            while True:
+                ev = await self._next_event()
+                if isinstance(ev, BodyChunk):
+                    pending.append(ev.data)
+                elif isinstance(ev, PreviewComplete):
+                    # A client that sends a preview must accept 204 in answer to it (RFC 3507 4.5).
+                    self.parser.skip_rest_of_body()
+                    await self._write(no_content_response(self.app.istag))
+                    return 204
+                elif isinstance(ev, EndOfMessage):
+                    if req.allow_204:
+                        await self._write(no_content_response(self.app.istag))
+                        return 204
+                    return await self._send_outcome(req, Unmodified(), b"".join(pending))
+        if req.allow_204:
+            while not isinstance(await self._next_event(), EndOfMessage):
+                pass
+            await self._write(no_content_response(self.app.istag))
+            return 204
+        return await self._stream(req, echo_stream_plan(req))
+
+    async def _stream(self, req: IcapRequest, plan: StreamPlan, pending: list[bytes] | None = None) -> int:
+        """Send the 200 head now and pass body bytes through ``plan.body`` as they arrive.
+
+        ``pending`` holds body bytes already read (the caller then owns the preview handling).
+        """
+        finished = False
+        if pending is None:
+            pending = []
+            if req.preview is not None:
+                while True:
+                    ev = await self._next_event()
+                    if isinstance(ev, BodyChunk):
+                        pending.append(ev.data)
+                    elif isinstance(ev, PreviewComplete):
+                        await self._write(continue_response())
+                        self.parser.continue_after_preview()
+                        break
+                    elif isinstance(ev, EndOfMessage):
+                        finished = True
+                        break
+        await self._write(modified_head(
+            self.app.istag, http_request=plan.http_request, http_response=plan.http_response,
+            has_body=True, extra=plan.icap_headers,
+        ))
+        out = plan.body.feed(b"".join(pending)) if pending else b""
+        if out:
+            await self._write(chunk(out))
+        while not finished:
+            ev = await self._next_event()
+            if isinstance(ev, BodyChunk):
+                out = plan.body.feed(ev.data)
+                if out:
+                    await self._write(chunk(out))
+            elif isinstance(ev, EndOfMessage):
+                finished = True
+        out = plan.body.finish()
+        await self._write(chunk(out) + LAST_CHUNK)
+        return 200
+
+    async def _buffer(self, req: IcapRequest, txn: Transaction) -> int:
+        limit = self.app.settings.max_body_bytes
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            ev = await self._next_event()
+            if isinstance(ev, BodyChunk):
+                size += len(ev.data)
+                if size > limit:
+                    return await self._oversize(req, txn, parts, ev.data)
+                parts.append(ev.data)
+            elif isinstance(ev, PreviewComplete):
+                await self._write(continue_response())
+                self.parser.continue_after_preview()
+            elif isinstance(ev, EndOfMessage):
+                break
+        body = b"".join(parts)
+        try:
+            outcome = txn.decide(body)
+        except Exception:
+            log.exception("inspection failed")
+            outcome = txn.fail("internal")
+        return await self._send_outcome(req, outcome, body)
+
+    async def _oversize(self, req: IcapRequest, txn: Transaction, parts: list[bytes], data: bytes) -> int:
+        """The body outgrew the in-memory cap: the configured fail answer, never a truncation."""
+        self.app.stats.oversize += 1
+        outcome = txn.fail("oversize")
+        if isinstance(outcome, Unmodified):
+            # Fail open: pass the message through unchanged, streaming the rest.
+            if req.allow_204:
+                while not isinstance(await self._next_event(), EndOfMessage):
+                    pass
+                await self._write(no_content_response(self.app.istag, extra=outcome.icap_headers))
+                return 204
+            plan = echo_stream_plan(req)
+            plan.icap_headers = outcome.icap_headers
+            return await self._stream(req, plan, pending=[*parts, data])
+        # Fail closed: answer now and close (the rest of the body is not worth reading).
+        self._must_close = True
+        return await self._send_outcome(req, outcome, b"", close=True)
+
+    async def _send_outcome(self, req: IcapRequest, outcome: Unmodified | Replace, body: bytes,
+                            close: bool = False) -> int:
+        if isinstance(outcome, Unmodified):
+            if req.allow_204:
+                await self._write(no_content_response(self.app.istag, close=close, extra=outcome.icap_headers))
+                return 204
+            head = modified_head(
+                self.app.istag,
+                http_request=req.http_request if req.http_response is None else None,
+                http_response=req.http_response, has_body=req.has_body, close=close,
+                extra=outcome.icap_headers,
+            )
+            await self._write(head + (chunk(body) + LAST_CHUNK if req.has_body else b""))
+            return 200
+        close = close or outcome.close
+        if close:
+            self._must_close = True
+        has_body = outcome.body is not None
+        head = modified_head(
+            self.app.istag, http_request=outcome.http_request, http_response=outcome.http_response,
+            has_body=has_body, close=close, extra=outcome.icap_headers,
+        )
+        await self._write(head + (chunk(outcome.body or b"") + LAST_CHUNK if has_body else b""))
+        return 200

@@ -1,0 +1,161 @@
+"""The master process: checks the configuration, starts N workers sharing the port (SO_REUSEPORT),
+forwards SIGTERM/SIGINT/SIGHUP to them and restarts a worker that dies unexpectedly.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from icap_dlp._logging import setup_logging
+from icap_dlp.config import Settings
+from icap_dlp.errors import ConfigError
+from icap_dlp.server._worker import InspectorFactory, make_socket, run_worker
+
+log = logging.getLogger("icap_dlp.master")
+
+
+def _worker_entry(settings_data: dict[str, Any], factory: InspectorFactory, index: int,
+                  ready: multiprocessing.connection.Connection) -> None:
+    settings = Settings.model_validate(settings_data)
+    setup_logging(settings.log_level)
+    # The master handles SIGINT from a terminal; the worker stops on the SIGTERM it forwards.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def on_ready() -> None:
+        ready.send(("ready", index, os.getpid()))
+        ready.close()
+
+    try:
+        run_worker(settings, factory, index, on_ready=on_ready)
+    except ConfigError as exc:
+        ready.send(("error", index, str(exc)))
+        sys.exit(2)
+
+
+class Master:
+    def __init__(self, settings: Settings, factory: InspectorFactory) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.ctx = multiprocessing.get_context("spawn")
+        self.workers: dict[int, BaseProcess] = {}
+        self.stopping = False
+        self._wake = threading.Event()
+        self._hup = False
+        self._restarts: list[float] = []
+
+    def _check_port(self) -> int:
+        """Fail fast, with a clear message, when the address is taken; resolve port 0."""
+        try:
+            probe = make_socket(self.settings.host, self.settings.port, reuse_port=False)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"{self.settings.host}:{self.settings.port} is already in use",
+                                  field="port") from exc
+            raise ConfigError(f"cannot listen on {self.settings.host}:{self.settings.port}: {exc.strerror}",
+                              field="host") from exc
+        port = int(probe.getsockname()[1])
+        probe.close()
+        return port
+
+    def _spawn(self, index: int, timeout: float = 120.0) -> None:
+        recv, send = self.ctx.Pipe(duplex=False)
+        proc = self.ctx.Process(
+            target=_worker_entry, args=(self.settings.model_dump(), self.factory, index, send),
+            name=f"icap-dlp-worker-{index}", daemon=False,
+        )
+        proc.start()
+        send.close()
+        self.workers[index] = proc
+        if not recv.poll(timeout):
+            raise RuntimeError(f"worker {index} did not start within {timeout:.0f} s")
+        try:
+            msg = recv.recv()
+        except EOFError:
+            raise RuntimeError(f"worker {index} exited during start-up (code {proc.exitcode})") from None
+        if msg[0] == "error":
+            raise ConfigError(msg[2])
+
+    def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        port = self._check_port()
+        if port != self.settings.port:
+            self.settings = self.settings.model_copy(update={"port": port})
+        # Validate the policy once here so a bad file stops start-up with its file:line message.
+        self.factory(self.settings)
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGHUP, self._on_hup)
+        n = self.settings.worker_count
+        try:
+            for i in range(n):
+                self._spawn(i)
+        except (ConfigError, RuntimeError):
+            self._terminate_all()
+            raise
+        log.info(
+            "listening", extra={"fields": {"address": f"icap://{self.settings.host}:{port}",
+                                           "workers": n, "pid": os.getpid()}},
+        )
+        if on_ready:
+            on_ready()
+        while not self.stopping:
+            self._wake.wait(0.5)
+            self._wake.clear()
+            if self._hup:
+                self._hup = False
+                log.info("SIGHUP: reloading in every worker")
+                for proc in self.workers.values():
+                    if proc.pid and proc.is_alive():
+                        os.kill(proc.pid, signal.SIGHUP)
+            if not self.stopping:
+                self._reap()
+        return self._terminate_all()
+
+    def _reap(self) -> None:
+        for index, proc in list(self.workers.items()):
+            if proc.is_alive() or self.stopping:
+                continue
+            now = time.monotonic()
+            self._restarts = [t for t in self._restarts if now - t < 60]
+            log.error("worker exited unexpectedly; restarting",
+                      extra={"fields": {"worker": index, "exitcode": proc.exitcode}})
+            if len(self._restarts) >= 10:
+                log.error("workers keep dying; giving up")
+                self.stopping = True
+                return
+            self._restarts.append(now)
+            try:
+                self._spawn(index)
+            except (ConfigError, RuntimeError) as exc:
+                log.error("restart failed: %s", exc)
+
+    def _terminate_all(self) -> int:
+        for proc in self.workers.values():
+            if proc.pid and proc.is_alive():
+                os.kill(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + self.settings.shutdown_timeout + 5
+        for proc in self.workers.values():
+            proc.join(max(0.1, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
+                proc.join(2)
+        log.info("stopped")
+        return 0
+
+    def _on_stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        self._wake.set()
+
+    def _on_hup(self, signum: int, frame: object) -> None:
+        self._hup = True
+        self._wake.set()

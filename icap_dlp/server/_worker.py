@@ -1,0 +1,134 @@
+"""One worker process: an asyncio ICAP listener on a SO_REUSEPORT socket.
+
+SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded by ``shutdown_timeout``),
+close idle keep-alive connections, exit. SIGHUP: rebuild the inspector (policy reload) off the
+event loop and swap it in; requests in flight finish with the version they started with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from icap_dlp.config import Settings
+from icap_dlp.icap import error_response
+from icap_dlp.pipeline import Inspector
+from icap_dlp.server._app import Application
+from icap_dlp.server._connection import Connection
+
+log = logging.getLogger("icap_dlp.worker")
+
+InspectorFactory = Callable[[Settings], Inspector]
+
+
+def make_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+class Worker:
+    def __init__(self, settings: Settings, factory: InspectorFactory, index: int = 0) -> None:
+        self.settings = settings
+        self.factory = factory
+        self.index = index
+        self.app = Application(settings, factory(settings))
+        self.connections: dict[asyncio.Task[Any], Connection] = {}
+        self._stop = asyncio.Event()
+        self._reloading = False
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.connections) >= self.settings.max_connections or self.app.stopping:
+            self.app.stats.rejected_connections += 1
+            with contextlib.suppress(ConnectionError, OSError):
+                writer.write(error_response(503, self.app.istag, close=True))
+                await writer.drain()
+            writer.close()
+            return
+        conn = Connection(self.app, reader, writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self.connections[task] = conn
+        self.app.stats.connections += 1
+        try:
+            await conn.run()
+        finally:
+            self.connections.pop(task, None)
+
+    async def reload(self) -> None:
+        if self._reloading:
+            return
+        self._reloading = True
+        try:
+            loop = asyncio.get_running_loop()
+            inspector = await loop.run_in_executor(None, self.factory, self.settings)
+        except Exception as exc:  # keep the last good version, whatever went wrong
+            log.error("reload rejected, keeping the current policy: %s", exc)
+        else:
+            old = self.app.istag
+            self.app.inspector = inspector
+            log.info("reloaded", extra={"fields": {"istag_old": old, "istag": inspector.istag}})
+        finally:
+            self._reloading = False
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self, sock: socket.socket, on_ready: Callable[[], None] | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        sock.listen(1024)
+        sock.setblocking(False)
+        server = await asyncio.start_server(self._client, sock=sock)
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGTERM, self.stop)
+            loop.add_signal_handler(signal.SIGINT, self.stop)
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        if on_ready:
+            on_ready()
+        await self._stop.wait()
+        await self._shutdown(server)
+
+    async def _shutdown(self, server: asyncio.base_events.Server) -> None:
+        self.app.stopping = True
+        server.close()
+        for task, conn in list(self.connections.items()):
+            if not conn.busy:
+                task.cancel()
+        pending = list(self.connections)
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=self.settings.shutdown_timeout)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=2)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 2)
+
+
+def run_worker(settings: Settings, factory: InspectorFactory, index: int,
+               sock: socket.socket | None = None, on_ready: Callable[[], None] | None = None) -> None:
+    """Entry point of a worker process (also used in-process by tests)."""
+    sock = sock or make_socket(settings.host, settings.port)
+
+    async def main() -> None:
+        worker = Worker(settings, factory, index)
+        await worker.serve(sock, on_ready)
+
+    if settings.uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            asyncio.run(main())
+        else:
+            uvloop.run(main())
+    else:
+        asyncio.run(main())
