@@ -1,0 +1,5 @@
+import sys
+
+from icap_dlp.cli import main
+
+sys.exit(main())
