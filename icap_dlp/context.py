@@ -1,0 +1,101 @@
+"""Building the RequestContext from ICAP and encapsulated HTTP headers (identity, MCP context).
+
+The MCP tool name travels in the REQMOD body, which Squid does not send with RESPMOD. REQMOD
+answers carry it back in an ICAP header (``X-DLP-Context``); Squid's
+``adaptation_masterx_shared_names X-DLP-Context`` hands it to the RESPMOD of the same
+transaction. The value is ``v1.<base64url JSON>.<signature>``; the signature is an HMAC with the
+server key when one is configured, so a forged header from elsewhere is ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from urllib.parse import urlsplit
+
+from icap_dlp.icap import IcapRequest, Method
+from icap_dlp.model import Direction, RequestContext
+from icap_dlp.policy import GlobalSettings
+
+_MAX_CONTEXT = 2048
+
+
+def decode_user(raw: str | None, encoding: str) -> str | None:
+    if not raw:
+        return None
+    raw = raw.strip()
+    if encoding == "plain":
+        return raw
+    try:
+        decoded = base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        if encoding == "base64":
+            return None
+        return raw
+    if encoding == "auto" and (not decoded.isprintable() or not decoded):
+        return raw
+    return decoded
+
+
+def encode_context(data: dict[str, str], key: bytes | None) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+    sig = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32] if key else "-"
+    return f"v1.{payload}.{sig}"
+
+
+def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
+    if not value or len(value) > _MAX_CONTEXT:
+        return {}
+    parts = value.strip().split(".")
+    if len(parts) != 3 or parts[0] != "v1":
+        return {}
+    payload, sig = parts[1], parts[2]
+    if key is not None:
+        want = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32]
+        if not hmac.compare_digest(want, sig):
+            return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, binascii.Error):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def build_context(req: IcapRequest, client: str | None, settings: GlobalSettings,
+                  key: bytes | None) -> RequestContext:
+    ident = settings.identity
+    direction = Direction.REQMOD if req.method is Method.REQMOD else Direction.RESPMOD
+    http_req = req.http_request
+    user = decode_user(req.headers.get(ident.user_header), ident.user_encoding)
+    groups_raw = req.headers.get(ident.groups_header)
+    if http_req is not None:
+        if ident.http_user_header and not user:
+            user = http_req.headers.get(ident.http_user_header)
+        if ident.http_groups_header and not groups_raw:
+            groups_raw = http_req.headers.get(ident.http_groups_header)
+    groups = tuple(g.strip() for g in (groups_raw or "").split(ident.groups_separator) if g.strip())
+    url = http_req.target if http_req is not None else None
+    host = None
+    if http_req is not None:
+        host = http_req.headers.get("Host")
+        if url and "://" in url:
+            host = urlsplit(url).hostname or host
+    if host:
+        host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if direction is Direction.RESPMOD and req.http_response is not None:
+        ctype = req.http_response.headers.get("Content-Type")
+    else:
+        ctype = http_req.headers.get("Content-Type") if http_req is not None else None
+    shared = decode_context(req.headers.get(settings.context_header), key)
+    client_ip = req.headers.get("X-Client-IP") or client
+    return RequestContext(
+        direction=direction, service=req.service, client_ip=client_ip, user=user, groups=groups,
+        http_method=http_req.method if http_req is not None else None, url=url, host=host,
+        content_type=ctype, mcp_method=shared.get("m"), tool=shared.get("t"),
+        extra={"jsonrpc_id": shared["i"]} if "i" in shared else {},
+    )

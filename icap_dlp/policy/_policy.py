@@ -1,0 +1,300 @@
+"""Loading a policy (file or folder) and evaluating it: context + findings -> Decision.
+
+Evaluation is pure. All matching rules are evaluated; the strictest action wins
+(block > redact > monitor > allow) and the decision records every rule that contributed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
+from icap_dlp.errors import ConfigError, ConfigErrors
+from icap_dlp.model import Action, Finding, RequestContext
+from icap_dlp.policy._conditions import (
+    CompiledExceptions,
+    Predicate,
+    compile_condition,
+    compile_exceptions,
+)
+from icap_dlp.policy._schema import (
+    Failure,
+    GlobalSettings,
+    Operator,
+    PolicyFile,
+    PolicyTest,
+    Redaction,
+    Rule,
+)
+
+FAILURE_REASONS = ("oversize", "undecodable", "timeout", "internal")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    file: str
+    line: int | None
+    when: Predicate
+    detectors: frozenset[str] | None  # None: the rule has no detect block
+    exceptions: CompiledExceptions
+    redaction: Redaction | None
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    @property
+    def action(self) -> Action:
+        return Action(self.rule.action)
+
+
+@dataclass
+class Located:
+    """A finding and the index of the text segment it was found in."""
+
+    segment: int
+    finding: Finding
+
+
+@dataclass
+class Decision:
+    action: Action  # what is done (allow in monitor mode)
+    intended: Action  # what the policy asks for
+    mode: str
+    rules: list[str] = field(default_factory=list)
+    findings: list[Located] = field(default_factory=list)  # everything any triggered rule selected
+    redactions: list[tuple[Located, Operator]] = field(default_factory=list)
+    failure: str | None = None
+
+
+@dataclass
+class LoadedTest:
+    test: PolicyTest
+    file: str
+    line: int | None
+
+
+class Policy:
+    """A compiled, immutable policy version. Swapped whole on reload."""
+
+    def __init__(self, name: str, files: list[str], settings: GlobalSettings, rules: list[CompiledRule],
+                 detector_ids: frozenset[str], detector_paths: list[str], content_hash: str,
+                 tests: list[LoadedTest]) -> None:
+        self.name = name
+        self.files = files
+        self.settings = settings
+        self.rules = rules
+        self.detector_ids = detector_ids
+        self.detector_paths = detector_paths
+        self.content_hash = content_hash
+        self.tests = tests
+
+    @property
+    def version(self) -> str:
+        return self.content_hash[:12]
+
+    def operator_for(self, rule: CompiledRule, entity_type: str) -> Operator:
+        """Rule's operator for the entity, else the rule's default, else the global ones."""
+        glob = self.settings.redaction
+        if rule.redaction is not None:
+            if entity_type in rule.redaction.entities:
+                return rule.redaction.entities[entity_type]
+            if "default" in rule.redaction.model_fields_set:
+                return rule.redaction.default
+        return glob.entities.get(entity_type, glob.default)
+
+    def failure_mode(self, reason: str, ctx: RequestContext | None, default: str) -> str:
+        """``open`` or ``closed`` for a failure: the strictest of matching rules, else global."""
+        modes = []
+        for r in self.rules:
+            if r.rule.failure and (ctx is None or r.when(ctx, True)):
+                m = getattr(r.rule.failure, reason, None)
+                if m:
+                    modes.append(m)
+        if modes:
+            return "closed" if "closed" in modes else "open"
+        glob = getattr(self.settings.failure, reason, None)
+        return glob or default
+
+    def could_apply(self, ctx: RequestContext) -> bool:
+        """From headers alone: might any rule act on this message's body?"""
+        return any(r.rule.enabled and r.detectors is not None and r.when(ctx, True) for r in self.rules)
+
+    def evaluate(self, ctx: RequestContext, findings: Sequence[Sequence[Finding]],
+                 values: Sequence[str]) -> Decision:
+        """``findings[i]`` are the findings in segment ``i`` whose text is ``values[i]``."""
+        located = [Located(i, f) for i, fs in enumerate(findings) for f in fs]
+        triggered: list[tuple[CompiledRule, list[Located]]] = []
+        for r in self.rules:
+            if not r.rule.enabled or not r.when(ctx, False) or r.exceptions.context(ctx):
+                continue
+            if r.detectors is None:
+                triggered.append((r, []))
+                continue
+            det = r.rule.detect
+            assert det is not None
+            sel = [
+                lf for lf in located
+                if lf.finding.detector_id in r.detectors and lf.finding.score >= det.min_score
+                and not r.exceptions.value_exempt(
+                    values[lf.segment][lf.finding.start:lf.finding.end])
+            ]
+            if not sel:
+                continue
+            per_detector = det.min_count_per_detector
+            total_asked = "min_count" in det.model_fields_set or per_detector is None
+            hit = total_asked and len(sel) >= det.min_count
+            if per_detector is not None:
+                per = Counter(lf.finding.detector_id for lf in sel)
+                hit = hit or max(per.values()) >= per_detector
+            if hit:
+                triggered.append((r, sel))
+        intended = Action.strictest([r.action for r, _ in triggered])
+        decision = Decision(action=intended, intended=intended, mode=self.settings.mode)
+        decision.rules = [r.id for r, _ in triggered]
+        seen: set[tuple[int, int, int]] = set()
+        for _r, sel in triggered:
+            for lf in sel:
+                key = (lf.segment, lf.finding.start, lf.finding.end)
+                if key not in seen:
+                    seen.add(key)
+                    decision.findings.append(lf)
+        if intended is Action.REDACT:
+            done: set[tuple[int, int, int]] = set()
+            for r, sel in triggered:
+                if r.action is not Action.REDACT:
+                    continue
+                for lf in sel:
+                    key = (lf.segment, lf.finding.start, lf.finding.end)
+                    if key not in done:
+                        done.add(key)
+                        decision.redactions.append((lf, self.operator_for(r, lf.finding.entity_type)))
+        if self.settings.mode == "monitor":
+            decision.action = Action.ALLOW
+        return decision
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def _policy_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+        if not files:
+            raise ConfigError("no *.yaml policy files in this folder", file=str(path))
+        return files
+    if not path.exists():
+        raise ConfigError("no such file or folder", file=str(path))
+    return [path]
+
+
+def load_policy_docs(path: str | Path) -> list[tuple[YamlDoc, PolicyFile]]:
+    out = []
+    errors: list[ConfigError] = []
+    for p in _policy_files(Path(path)):
+        doc = load_yaml_file(p)
+        if not isinstance(doc.data, dict):
+            errors.append(ConfigError("a policy file must be a mapping", file=doc.file, line=1))
+            continue
+        try:
+            out.append((doc, PolicyFile.model_validate(doc.data)))
+        except ValidationError as exc:
+            errors.extend(pydantic_errors(doc, exc).errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return out
+
+
+def compile_policy(path: str | Path, library_ids: frozenset[str], *,
+                   library_lookup: dict[str, tuple[str, str]] | None = None,
+                   library_hash: str = "") -> Policy:
+    """Load and check a policy. ``library_lookup`` maps detector id -> (entity_type, category)."""
+    docs = load_policy_docs(path)
+    lookup = library_lookup or {}
+    errors: list[ConfigError] = []
+    settings: GlobalSettings | None = None
+    settings_file = ""
+    rules: list[CompiledRule] = []
+    seen_ids: dict[str, str] = {}
+    tests: list[LoadedTest] = []
+    detector_paths: list[str] = []
+    hasher = hashlib.sha256(library_hash.encode())
+    for doc, pf in docs:
+        hasher.update(Path(doc.file).read_bytes())
+        if pf.settings is not None:
+            if settings is not None:
+                errors.append(doc.error(("settings",), f"settings are already given in {settings_file}"))
+            settings, settings_file = pf.settings, doc.file
+        for d in pf.detectors:
+            detector_paths.append(str((Path(doc.file).parent / d).resolve()))
+        for i, rule in enumerate(pf.rules):
+            path_ = ("rules", i)
+            if rule.id in seen_ids:
+                errors.append(doc.error((*path_, "id"), f"duplicate rule id {rule.id!r} (first in {seen_ids[rule.id]})"))
+                continue
+            seen_ids[rule.id] = doc.file
+            try:
+                rules.append(_compile_rule(rule, doc, path_, library_ids, lookup))
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
+            except ConfigError as exc:
+                errors.append(exc)
+        for i, t in enumerate(pf.tests):
+            tests.append(LoadedTest(t, doc.file, doc.line_of(("tests", i))))
+    if errors:
+        raise ConfigErrors(errors)
+    ids: set[str] = set()
+    for r in rules:
+        if r.detectors and r.rule.enabled:
+            ids |= r.detectors
+    name = docs[0][1].name if len(docs) == 1 else ", ".join(pf.name for _, pf in docs)
+    return Policy(name, [d.file for d, _ in docs], settings or GlobalSettings(), rules, frozenset(ids),
+                  detector_paths, hasher.hexdigest(), tests)
+
+
+def _compile_rule(rule: Rule, doc: YamlDoc, path: tuple[str | int, ...], library_ids: frozenset[str],
+                  lookup: dict[str, tuple[str, str]]) -> CompiledRule:
+    errors: list[ConfigError] = []
+    detectors: frozenset[str] | None = None
+    if rule.detect is not None:
+        det = rule.detect
+        chosen: set[str] = set()
+        for j, d in enumerate(det.detectors or []):
+            if d not in library_ids:
+                errors.append(doc.error((*path, "detect", "detectors", j), f"unknown detector id {d!r}"))
+            chosen.add(d)
+        known_types = {t for t, _ in lookup.values()}
+        known_cats = {c for _, c in lookup.values()}
+        for j, t in enumerate(det.entity_types or []):
+            if lookup and t not in known_types:
+                errors.append(doc.error((*path, "detect", "entity_types", j), f"unknown entity type {t!r}"))
+            chosen |= {i for i, (et, _) in lookup.items() if et == t}
+        for j, c in enumerate(det.categories or []):
+            if lookup and c not in known_cats:
+                errors.append(doc.error((*path, "detect", "categories", j), f"unknown category {c!r}"))
+            chosen |= {i for i, (_, cat) in lookup.items() if cat == c}
+        detectors = frozenset(chosen)
+    if rule.action == "redact" and rule.detect is None:
+        errors.append(doc.error((*path, "action"), "redact needs a detect block (what to redact)"))
+    if errors:
+        raise ConfigErrors(errors)
+    return CompiledRule(
+        rule=rule, file=doc.file, line=doc.line_of(path),
+        when=compile_condition(rule.when, doc, (*path, "when")),
+        detectors=detectors,
+        exceptions=compile_exceptions(rule.exceptions, doc, (*path, "exceptions")),
+        redaction=rule.redact,
+    )
+
+
+def merge_failure(base: Failure, override: Failure | None) -> Failure:
+    if override is None:
+        return base
+    return Failure(**{k: getattr(override, k) or getattr(base, k) for k in FAILURE_REASONS})

@@ -1,0 +1,184 @@
+"""The policy file schema (version 1). Strict: unknown keys are errors.
+
+The JSON Schema published in ``schemas/policy.schema.json`` is generated from these models
+(``python -m icap_dlp.policy._schema > schemas/policy.schema.json``) and a test keeps it in sync.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+FailMode = Literal["open", "closed"]
+ActionName = Literal["allow", "monitor", "redact", "block"]
+StrList = Annotated[list[str], Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _listify(v: Any) -> Any:
+    return [v] if isinstance(v, str) else v
+
+
+class Failure(_Strict):
+    """What to answer when a body can't be inspected. ``open`` passes it unchanged, ``closed``
+    blocks it. Every such answer is audited with its reason."""
+
+    oversize: FailMode | None = None
+    undecodable: FailMode | None = None
+    timeout: FailMode | None = None
+    internal: FailMode | None = None
+
+
+class Identity(_Strict):
+    """Where users and groups come from (set by the proxy or API gateway after SSO/OIDC)."""
+
+    user_header: str = "X-Authenticated-User"
+    user_encoding: Literal["auto", "base64", "plain"] = "auto"
+    groups_header: str = "X-Authenticated-Groups"
+    groups_separator: str = ","
+    http_user_header: str | None = Field(
+        None, description="an encapsulated HTTP request header with the user (API gateways)")
+    http_groups_header: str | None = None
+
+
+class Operator(_Strict):
+    """A redaction operator: mask, tag, hash, partial or remove."""
+
+    operator: Literal["mask", "tag", "hash", "partial", "remove"] = "tag"
+    char: str = Field("*", min_length=1, max_length=1)
+    keep_last: int = Field(4, ge=0, le=16)
+    keep_first: int = Field(0, ge=0, le=16)
+    tag: str | None = Field(None, description="tag text; default [ENTITY_TYPE]")
+
+
+class Redaction(_Strict):
+    default: Operator = Operator()
+    entities: dict[str, Operator] = Field(default_factory=dict)
+
+
+class GlobalSettings(_Strict):
+    mode: Literal["enforce", "monitor"] = "enforce"
+    failure: Failure = Failure()
+    identity: Identity = Identity()
+    redaction: Redaction = Redaction()
+    context_header: str = "X-DLP-Context"
+    block_error_code: int = Field(-32001, description="JSON-RPC error code of a blocked MCP message")
+    ner_model: str | None = Field(None, description="spaCy model for NER detectors (default: first installed)")
+
+
+class Condition(_Strict):
+    """All given fields must match (lists: any of the values). ``all``/``any``/``not`` nest."""
+
+    direction: list[Literal["reqmod", "respmod"]] | None = None
+    service: list[str] | None = None
+    http_method: list[str] | None = None
+    host: list[str] | None = Field(None, description="globs such as *.internal.example.com")
+    url: list[str] | None = Field(None, description="globs, or regexes written as re:PATTERN")
+    content_type: list[str] | None = Field(None, description="globs such as application/*json")
+    mcp_method: list[str] | None = None
+    tool: list[str] | None = Field(None, description="MCP tool names (globs); 'unknown' matches no context")
+    user: list[str] | None = None
+    group: list[str] | None = None
+    client_ip: list[str] | None = Field(None, description="CIDR ranges")
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+    not_: Condition | None = Field(None, alias="not")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    _norm = field_validator(
+        "direction", "service", "http_method", "host", "url", "content_type", "mcp_method", "tool",
+        "user", "group", "client_ip", mode="before",
+    )(_listify)
+
+
+class Detect(_Strict):
+    detectors: list[str] | None = None
+    entity_types: list[str] | None = None
+    categories: list[str] | None = None
+    min_score: float = Field(0.0, ge=0, le=1)
+    min_count: int = Field(1, ge=1, description="findings (of the selected kinds) needed in one message")
+    min_count_per_detector: int | None = Field(
+        None, ge=1, description="trigger when any single detector has at least this many findings")
+
+    _norm = field_validator("detectors", "entity_types", "categories", mode="before")(_listify)
+
+    @model_validator(mode="after")
+    def _some_selector(self) -> Detect:
+        if not (self.detectors or self.entity_types or self.categories):
+            raise ValueError("detect needs detectors, entity_types or categories")
+        return self
+
+
+class Exceptions(_Strict):
+    values: list[str] = Field(default_factory=list, description="exact values never acted on")
+    patterns: list[str] = Field(default_factory=list, description="regexes of values never acted on")
+    hosts: list[str] = Field(default_factory=list)
+    tools: list[str] = Field(default_factory=list)
+    users: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    description: str = ""
+    enabled: bool = True
+    when: Condition | None = None
+    detect: Detect | None = None
+    action: ActionName
+    redact: Redaction | None = None
+    failure: Failure | None = None
+    exceptions: Exceptions | None = None
+
+
+class TestInput(_Strict):
+    body: str | dict[str, Any] | list[Any] = ""
+    content_type: str = "application/json"
+    direction: Literal["reqmod", "respmod"] = "respmod"
+    url: str = "http://mcp.example.test/mcp"
+    http_method: str = "POST"
+    user: str | None = None
+    groups: list[str] = Field(default_factory=list)
+    tool: str | None = None
+    client_ip: str | None = None
+
+
+class TestExpect(_Strict):
+    decision: ActionName
+    rules: list[str] | None = None
+    output: str | dict[str, Any] | list[Any] | None = None
+    output_contains: list[str] = Field(default_factory=list)
+    output_not_contains: list[str] = Field(default_factory=list)
+
+
+class PolicyTest(_Strict):
+    name: str
+    input: TestInput
+    expect: TestExpect
+
+
+class PolicyFile(_Strict):
+    version: Literal[1]
+    name: str
+    description: str = ""
+    settings: GlobalSettings | None = None
+    detectors: list[str] = Field(default_factory=list, description="extra detector files (relative paths)")
+    rules: list[Rule] = Field(default_factory=list)
+    tests: list[PolicyTest] = Field(default_factory=list)
+
+
+def json_schema() -> dict[str, Any]:
+    schema = PolicyFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://icap-dlp.dev/schemas/policy.schema.json"
+    schema["title"] = "icap-dlp policy file"
+    return schema
+
+
+if __name__ == "__main__":
+    print(json.dumps(json_schema(), indent=2, sort_keys=True))
