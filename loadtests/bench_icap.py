@@ -1,0 +1,143 @@
+"""Closed-loop ICAP benchmark with the project's own client.
+
+    python loadtests/bench_icap.py --port 1344 --connections 8 --seconds 10 --scenario respmod-4k-clean
+
+Each connection is a separate process with one persistent (keep-alive) ICAP connection sending
+requests back to back. Prints req/s, MB/s and latency percentiles; ``--start`` starts a server
+itself (``--workers N``, ``--policy``) on a free port and reports the RSS of its worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from payloads import SCENARIOS  # noqa: E402
+
+from icap_dlp.client import IcapClient  # noqa: E402
+
+
+def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_204: bool,
+          out: mp.Queue) -> None:  # type: ignore[type-arg]
+    _, method, ctype, body = SCENARIOS[scenario]
+    c = IcapClient("127.0.0.1", port, timeout=60)
+    lat: list[float] = []
+    errors = 0
+    statuses: dict[int, int] = {}
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t = time.perf_counter()
+        try:
+            if method == "RESPMOD":
+                r = c.respmod(body, content_type=ctype, preview=preview, allow_204=allow_204)
+            else:
+                r = c.reqmod(body, content_type=ctype, preview=preview, allow_204=allow_204)
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+            if r.status not in (200, 204):
+                errors += 1
+        except Exception:
+            errors += 1
+            c.close()
+        lat.append(time.perf_counter() - t)
+    c.close()
+    out.put((lat, errors, statuses))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=1344)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--scenario", default="respmod-4k-clean", choices=sorted(SCENARIOS))
+    ap.add_argument("--preview", type=int, default=-1, help="preview size (-1: no preview)")
+    ap.add_argument("--no204", action="store_true", help="do not offer Allow: 204")
+    ap.add_argument("--start", action="store_true", help="start icap-dlp on a free port first")
+    ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--policy", default=None)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    server = None
+    port = args.port
+    if args.start:
+        port = _free_port()
+        cmd = [sys.executable, "-m", "icap_dlp", "serve", "--port", str(port), "--workers", str(args.workers),
+               "--log-level", "warning"]
+        if args.policy:
+            cmd += ["--policy", args.policy]
+        server = subprocess.Popen(cmd)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        time.sleep(0.5)
+    try:
+        q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+        preview = None if args.preview < 0 else args.preview
+        procs = [mp.Process(target=_loop, args=(port, args.scenario, args.seconds, preview, not args.no204, q))
+                 for _ in range(args.connections)]
+        for p in procs:
+            p.start()
+        results = [q.get() for _ in procs]
+        for p in procs:
+            p.join()
+        lat = sorted(x for r in results for x in r[0])
+        errors = sum(r[1] for r in results)
+        statuses: dict[int, int] = {}
+        for r in results:
+            for k, v in r[2].items():
+                statuses[k] = statuses.get(k, 0) + v
+        n = len(lat)
+        body = SCENARIOS[args.scenario][3]
+        q_ = statistics.quantiles(lat, n=100) if n > 1 else [0.0] * 99
+        res = {
+            "scenario": args.scenario, "connections": args.connections, "seconds": args.seconds,
+            "requests": n, "errors": errors, "statuses": statuses, "req_s": round(n / args.seconds, 1),
+            "mb_s": round(n * len(body) / args.seconds / 1e6, 2),
+            "p50_ms": round(q_[49] * 1000, 2), "p95_ms": round(q_[94] * 1000, 2), "p99_ms": round(q_[98] * 1000, 2),
+            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        }
+        if server is not None:
+            res["worker_rss_mb"] = [round(_rss_kb(c) / 1024, 1) for c in _children(server.pid)]
+        print(json.dumps(res) if args.json else "\n".join(f"{k:>14}: {v}" for k, v in res.items()))
+        return 1 if errors else 0
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
