@@ -6,10 +6,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from icap_dlp._logging import setup_logging
 from icap_dlp._version import __version__
-from icap_dlp.config import add_settings_arguments, load_settings
+from icap_dlp.config import add_settings_arguments, default_policy_path, load_settings
 from icap_dlp.errors import ConfigError
 
 # Sub-packages that contribute commands through ``add_commands(subparsers)``.
@@ -22,7 +23,10 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = load_settings(vars(args))
     setup_logging(settings.log_level)
-    return Master(settings, build_inspector).run()
+    watch = [Path(settings.policy) if settings.policy else default_policy_path()]
+    if settings.detectors:
+        watch.append(Path(settings.detectors))
+    return Master(settings, build_inspector, watch=watch).run()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from payloads import SCENARIOS  # noqa: E402
+from payloads import SCENARIOS
 
-from icap_dlp.client import IcapClient  # noqa: E402
+from icap_dlp.client import IcapClient
 
 
 def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_204: bool,

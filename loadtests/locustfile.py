@@ -19,9 +19,9 @@ from typing import Any
 from locust import User, between, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from payloads import SCENARIOS  # noqa: E402
+from payloads import SCENARIOS
 
-from icap_dlp.client import IcapClient  # noqa: E402
+from icap_dlp.client import IcapClient
 
 
 @events.init_command_line_parser.add_listener

@@ -214,8 +214,12 @@ def load_policy_docs(path: str | Path) -> list[tuple[YamlDoc, PolicyFile]]:
 
 def compile_policy(path: str | Path, library_ids: frozenset[str], *,
                    library_lookup: dict[str, tuple[str, str]] | None = None,
-                   library_hash: str = "") -> Policy:
-    """Load and check a policy. ``library_lookup`` maps detector id -> (entity_type, category)."""
+                   library_hash: str = "", ner_ids: frozenset[str] = frozenset()) -> Policy:
+    """Load and check a policy. ``library_lookup`` maps detector id -> (entity_type, category).
+
+    Selecting by category never pulls in NER detectors (``ner_ids``): NER is costly, so a rule
+    asks for it by detector id or entity type (PERSON, LOCATION ...).
+    """
     docs = load_policy_docs(path)
     lookup = library_lookup or {}
     errors: list[ConfigError] = []
@@ -241,7 +245,7 @@ def compile_policy(path: str | Path, library_ids: frozenset[str], *,
                 continue
             seen_ids[rule.id] = doc.file
             try:
-                rules.append(_compile_rule(rule, doc, path_, library_ids, lookup))
+                rules.append(_compile_rule(rule, doc, path_, library_ids, lookup, ner_ids))
             except ConfigErrors as exc:
                 errors.extend(exc.errors)
             except ConfigError as exc:
@@ -260,7 +264,7 @@ def compile_policy(path: str | Path, library_ids: frozenset[str], *,
 
 
 def _compile_rule(rule: Rule, doc: YamlDoc, path: tuple[str | int, ...], library_ids: frozenset[str],
-                  lookup: dict[str, tuple[str, str]]) -> CompiledRule:
+                  lookup: dict[str, tuple[str, str]], ner_ids: frozenset[str] = frozenset()) -> CompiledRule:
     errors: list[ConfigError] = []
     detectors: frozenset[str] | None = None
     if rule.detect is not None:
@@ -279,7 +283,7 @@ def _compile_rule(rule: Rule, doc: YamlDoc, path: tuple[str | int, ...], library
         for j, c in enumerate(det.categories or []):
             if lookup and c not in known_cats:
                 errors.append(doc.error((*path, "detect", "categories", j), f"unknown category {c!r}"))
-            chosen |= {i for i, (_, cat) in lookup.items() if cat == c}
+            chosen |= {i for i, (_, cat) in lookup.items() if cat == c and i not in ner_ids}
         detectors = frozenset(chosen)
     if rule.action == "redact" and rule.detect is None:
         errors.append(doc.error((*path, "action"), "redact needs a detect block (what to redact)"))

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 from icap_dlp._logging import setup_logging
@@ -43,8 +44,24 @@ def _worker_entry(settings_data: dict[str, Any], factory: InspectorFactory, inde
         sys.exit(2)
 
 
+def _snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime_ns, size) of every file under ``paths``: cheap change detection."""
+    out = []
+    for root in paths:
+        files = sorted(root.rglob("*")) if root.is_dir() else [root]
+        for f in files:
+            try:
+                st = f.stat()
+            except OSError:
+                continue
+            if f.is_file():
+                out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)
+
+
 class Master:
-    def __init__(self, settings: Settings, factory: InspectorFactory) -> None:
+    def __init__(self, settings: Settings, factory: InspectorFactory,
+                 watch: list[Path] | None = None, watch_interval: float = 1.0) -> None:
         self.settings = settings
         self.factory = factory
         self.ctx = multiprocessing.get_context("spawn")
@@ -53,6 +70,12 @@ class Master:
         self._wake = threading.Event()
         self._hup = False
         self._restarts: list[float] = []
+        self.reloads = 0
+        self.reload_failures = 0
+        self.watch = watch or []
+        self.watch_interval = watch_interval
+        self._snap = _snapshot(self.watch)
+        self._last_watch = time.monotonic()
 
     def _check_port(self) -> int:
         """Fail fast, with a clear message, when the address is taken; resolve port 0."""
@@ -111,15 +134,37 @@ class Master:
         while not self.stopping:
             self._wake.wait(0.5)
             self._wake.clear()
+            if self.watch and time.monotonic() - self._last_watch >= self.watch_interval:
+                self._last_watch = time.monotonic()
+                snap = _snapshot(self.watch)
+                if snap != self._snap:
+                    self._snap = snap
+                    log.info("policy or detector files changed")
+                    self._hup = True
             if self._hup:
                 self._hup = False
-                log.info("SIGHUP: reloading in every worker")
-                for proc in self.workers.values():
-                    if proc.pid and proc.is_alive():
-                        os.kill(proc.pid, signal.SIGHUP)
+                self._reload()
             if not self.stopping:
                 self._reap()
         return self._terminate_all()
+
+    def _reload(self) -> None:
+        """Validate the new version here first; only a valid one is sent to the workers."""
+        try:
+            self.factory(self.settings)
+        except ConfigError as exc:
+            self.reload_failures += 1
+            log.error("reload rejected, the last good policy stays active: %s", exc.render())
+            return
+        except Exception as exc:
+            self.reload_failures += 1
+            log.error("reload rejected, the last good policy stays active: %s", exc)
+            return
+        self.reloads += 1
+        log.info("reloading in every worker")
+        for proc in self.workers.values():
+            if proc.pid and proc.is_alive():
+                os.kill(proc.pid, signal.SIGHUP)
 
     def _reap(self) -> None:
         for index, proc in list(self.workers.items()):
