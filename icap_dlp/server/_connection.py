@@ -58,6 +58,7 @@ class Connection:
         self.busy = False
         self.requests = 0
         self._must_close = False
+        self._answer_started = False
 
     # -- reading ----------------------------------------------------------------------------
     async def _read(self, timeout: float, what: str) -> None:
@@ -122,6 +123,7 @@ class Connection:
                     return
                 self.busy = True
                 self.requests += 1
+                self._answer_started = False
                 try:
                     keep = await self._handle(req)
                 except IcapProtocolError as exc:
@@ -129,7 +131,8 @@ class Connection:
                     return
                 except _Timeout:
                     self.app.stats.timeouts += 1
-                    await self._safe_write(error_response(408, self.app.istag))
+                    if not self._answer_started:
+                        await self._safe_write(error_response(408, self.app.istag))
                     return
                 finally:
                     self.busy = False
@@ -155,6 +158,8 @@ class Connection:
     async def _protocol_error(self, exc: IcapProtocolError) -> None:
         self.app.stats.protocol_errors += 1
         log.info("protocol error from %s: %s (ICAP %d)", self.peer, exc, exc.status_hint)
+        if self._answer_started:
+            return  # a 200 is already on the wire: closing the connection is the only signal left
         await self._safe_write(error_response(exc.status_hint, self.app.istag, close=True))
 
     async def _reject(self, status: int, req: IcapRequest) -> bool:
@@ -240,6 +245,7 @@ class Connection:
                     elif isinstance(ev, EndOfMessage):
                         finished = True
                         break
+        self._answer_started = True
         await self._write(modified_head(
             self.app.istag, http_request=plan.http_request, http_response=plan.http_response,
             has_body=True, extra=plan.icap_headers,
