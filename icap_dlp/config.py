@@ -43,7 +43,10 @@ class Settings(BaseModel):
     respmod_service: str = Field("respmod", description="name of the RESPMOD service")
     reqmod_service: str = Field("reqmod", description="name of the REQMOD service")
     alias_service: str = Field("dlp", description="name of the service that accepts both methods")
-    preview_size: int = Field(1024, ge=0, le=1 << 20, description="Preview size announced in OPTIONS")
+    preview_size: int = Field(
+        0, ge=0, le=1 << 20,
+        description="Preview size announced in OPTIONS (0: decide from headers, stream bodies at once)",
+    )
     options_ttl: int = Field(300, ge=1, description="Options-TTL in seconds")
     # -- limits -----------------------------------------------------------------------------
     max_connections: int = Field(1000, ge=1, description="open connections per worker (over it: 503)")
