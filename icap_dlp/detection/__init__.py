@@ -1,0 +1,27 @@
+"""Detection: detector files, validators, the regex engine and the NER adapter (text in, findings out)."""
+
+from icap_dlp.detection._engine import (
+    BUILTIN_DIR,
+    CompiledDetector,
+    DetectorLibrary,
+    Engine,
+    load_library,
+    redos_risk,
+)
+from icap_dlp.detection._schema import Detector, DetectorFile, json_schema
+from icap_dlp.detection._validators import REGISTRY as VALIDATORS
+from icap_dlp.detection._validators import Verdict
+
+__all__ = [
+    "BUILTIN_DIR",
+    "VALIDATORS",
+    "CompiledDetector",
+    "Detector",
+    "DetectorFile",
+    "DetectorLibrary",
+    "Engine",
+    "Verdict",
+    "json_schema",
+    "load_library",
+    "redos_risk",
+]

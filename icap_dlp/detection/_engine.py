@@ -1,0 +1,325 @@
+"""Detector library loading and the scanning engine.
+
+Everything is compiled once at load. Per text segment, one pass decides which detectors can
+possibly match (literal keywords, digit-run gates); only those run their regexes, each bounded by
+a timeout; validators, context words and allow-lists follow; overlaps are resolved
+deterministically (higher score, then longer span, then detector id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+from pydantic import ValidationError
+
+from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
+from icap_dlp.detection import _validators as V
+from icap_dlp.detection._schema import Detector, DetectorFile
+from icap_dlp.errors import ConfigError, ConfigErrors
+from icap_dlp.model import Finding, Segment
+
+log = logging.getLogger("icap_dlp.detection")
+
+BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "detectors"
+_FLAGS = {"ignorecase": regex.IGNORECASE, "multiline": regex.MULTILINE, "dotall": regex.DOTALL}
+# A quantified group that itself contains a quantifier: (a+)+, (a*)*, (\w+\s?)* ... the classic
+# shapes of catastrophic backtracking. Atomic groups and possessive quantifiers are exempt.
+_NESTED_QUANT = re.compile(r"\((?!\?>)(?:[^()\\]|\\.)*?(?<![\\+*])[+*](?!\+)(?:[^()\\]|\\.)*\)(?:[+*]|\{\d+,\})(?!\+)")
+_DIGIT_GATES: dict[int, re.Pattern[str]] = {}
+
+
+def redos_risk(pattern: str) -> bool:
+    return bool(_NESTED_QUANT.search(pattern))
+
+
+@dataclass(frozen=True)
+class CompiledPattern:
+    name: str
+    rx: regex.Pattern[str]
+    score: float | None
+    group: int | str
+
+
+@dataclass(frozen=True)
+class CompiledDetector:
+    spec: Detector
+    file: str
+    line: int | None
+    patterns: tuple[CompiledPattern, ...]
+    keywords: tuple[str, ...]
+    context_words: tuple[str, ...]
+    allow_values: frozenset[str]
+    allow_patterns: tuple[regex.Pattern[str], ...]
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+
+class DetectorLibrary:
+    """All loaded detectors; immutable."""
+
+    def __init__(self, compiled: list[CompiledDetector], files: list[str], fingerprint: str) -> None:
+        self.compiled = {c.id: c for c in compiled}
+        self.detectors: tuple[Detector, ...] = tuple(c.spec for c in compiled)
+        self.files = files
+        self.fingerprint = fingerprint
+
+    def get(self, detector_id: str) -> Detector:
+        return self.compiled[detector_id].spec
+
+    def __contains__(self, detector_id: object) -> bool:
+        return detector_id in self.compiled
+
+    def select(self, ids: Iterable[str] | None = None, entity_types: Iterable[str] | None = None,
+               categories: Iterable[str] | None = None) -> list[Detector]:
+        ids_, types_, cats_ = set(ids or ()), set(entity_types or ()), set(categories or ())
+        return [d for d in self.detectors
+                if d.id in ids_ or d.entity_type in types_ or (d.category in cats_ and d.kind != "ner")]
+
+    def run_examples(self, ids: Iterable[str] | None = None, *, ner_model: str | None = None) -> list[str]:
+        """Run every selected detector's examples; return one report line per failure."""
+        chosen = sorted(ids) if ids is not None else sorted(self.compiled)
+        regex_ids = [i for i in chosen if self.compiled[i].spec.kind == "regex"]
+        problems: list[str] = []
+        engine = Engine(self, regex_ids)
+        for did in regex_ids:
+            c = self.compiled[did]
+            where = f"{c.file}:{c.line}"
+            for text in c.spec.examples.match:
+                if not any(f.detector_id == did for f in engine.scan_all(text)):
+                    problems.append(f"{where}: {did}: - expected a match in {text!r}")
+            for text in c.spec.examples.no_match:
+                found = [f for f in engine.scan_all(text) if f.detector_id == did]
+                if found:
+                    vals = ", ".join(repr(text[f.start:f.end]) for f in found)
+                    problems.append(f"{where}: {did}: + unexpected match {vals} in {text!r}")
+        return problems
+
+
+def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) -> CompiledDetector:
+    errors: list[ConfigError] = []
+    pats = []
+    for i, p in enumerate(det.patterns):
+        where = (*path, "patterns", i, "regex")
+        if redos_risk(p.regex):
+            errors.append(doc.error(where, "nested quantifiers can backtrack catastrophically "
+                                           "(use possessive ++/*+ or an atomic group (?>...))"))
+            continue
+        flags = regex.VERSION1
+        for f in p.flags:
+            flags |= _FLAGS[f]
+        try:
+            rx = regex.compile(p.regex, flags)
+        except regex.error as exc:
+            errors.append(doc.error(where, f"invalid regex: {exc}"))
+            continue
+        if isinstance(p.group, int) and p.group > rx.groups:
+            errors.append(doc.error((*path, "patterns", i, "group"), f"the regex has only {rx.groups} groups"))
+        if isinstance(p.group, str) and p.group not in rx.groupindex:
+            errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
+        pats.append(CompiledPattern(p.name, rx, p.score, p.group))
+    if det.validator is not None:
+        if det.validator.name not in V.REGISTRY:
+            errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
+                                                          f"(known: {', '.join(sorted(V.REGISTRY))})"))
+        else:
+            extra = set(det.validator.args) - V.allowed_args(det.validator.name)
+            if extra:
+                errors.append(doc.error((*path, "validator", "args"), f"unknown argument(s) {sorted(extra)}"))
+    allow_pats = []
+    if det.allow is not None:
+        for i, ap in enumerate(det.allow.patterns):
+            try:
+                allow_pats.append(regex.compile(ap))
+            except regex.error as exc:
+                errors.append(doc.error((*path, "allow", "patterns", i), f"invalid regex: {exc}"))
+    if errors:
+        raise ConfigErrors(errors)
+    return CompiledDetector(
+        spec=det, file=doc.file, line=doc.line_of(path), patterns=tuple(pats),
+        keywords=tuple(k.lower() for k in det.keywords),
+        context_words=tuple(w.lower() for w in det.context.words) if det.context else (),
+        allow_values=frozenset(det.allow.values) if det.allow else frozenset(),
+        allow_patterns=tuple(allow_pats),
+    )
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not path.exists():
+        raise ConfigError("no such detector file or folder", file=str(path))
+    return [path]
+
+
+def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequence[str | Path] = (),
+                 builtin: bool = True) -> DetectorLibrary:
+    """Load detector files. ``paths=None`` means the built-in library (plus ``extra_paths``)."""
+    roots: list[Path] = []
+    if paths is None:
+        if builtin:
+            roots.append(BUILTIN_DIR)
+    else:
+        roots.extend(Path(p) for p in paths)
+    roots.extend(Path(p) for p in extra_paths)
+    errors: list[ConfigError] = []
+    compiled: list[CompiledDetector] = []
+    seen: dict[str, str] = {}
+    files: list[str] = []
+    h = hashlib.sha256()
+    for root in roots:
+        for f in _files(root):
+            files.append(str(f))
+            try:
+                doc = load_yaml_file(f)
+            except ConfigError as exc:
+                errors.append(exc)
+                continue
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+            try:
+                df = DetectorFile.model_validate(doc.data if doc.data is not None else {})
+            except ValidationError as exc:
+                errors.extend(pydantic_errors(doc, exc).errors)
+                continue
+            for i, det in enumerate(df.detectors):
+                path = ("detectors", i)
+                if det.id in seen:
+                    errors.append(doc.error((*path, "id"), f"duplicate detector id {det.id!r} "
+                                                           f"(first in {seen[det.id]})"))
+                    continue
+                seen[det.id] = f"{doc.file}:{doc.line_of(path)}"
+                try:
+                    compiled.append(_compile_detector(det, doc, path))
+                except ConfigErrors as exc:
+                    errors.extend(exc.errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return DetectorLibrary(compiled, files, h.hexdigest())
+
+
+def _digit_gate(n: int) -> re.Pattern[str]:
+    gate = _DIGIT_GATES.get(n)
+    if gate is None:
+        gate = _DIGIT_GATES[n] = re.compile(r"\d{%d}" % n)
+    return gate
+
+
+def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    if len(findings) < 2:
+        return findings
+    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start))
+    kept: list[Finding] = []
+    for f in ranked:
+        if all(f.end <= k.start or f.start >= k.end for k in kept):
+            kept.append(f)
+    kept.sort(key=lambda f: (f.start, f.end))
+    return kept
+
+
+class Engine:
+    """Scans text with a chosen set of detectors from a library."""
+
+    def __init__(self, library: DetectorLibrary, detectors: Iterable[str] | None = None, *,
+                 ner_model: str | None = None, regex_timeout: float = 0.25,
+                 max_ner_chars: int = 100_000) -> None:
+        ids = list(library.compiled) if detectors is None else list(detectors)
+        unknown = [i for i in ids if i not in library]
+        if unknown:
+            raise ConfigError(f"unknown detector ids: {', '.join(sorted(unknown))}")
+        self.library = library
+        chosen = [library.compiled[i] for i in sorted(ids)]
+        self.regex_detectors = [c for c in chosen if c.spec.kind == "regex"]
+        self.ner_detectors = [c for c in chosen if c.spec.kind == "ner"]
+        self.regex_timeout = regex_timeout
+        self.timeouts = 0
+        self._ner: Any = None
+        if self.ner_detectors:
+            from icap_dlp.detection._ner import NerAdapter
+
+            self._ner = NerAdapter(ner_model, {c.spec.ner_label or "": c for c in self.ner_detectors},
+                                   max_chars=max_ner_chars)
+
+    @property
+    def needs_ner(self) -> bool:
+        return bool(self.ner_detectors)
+
+    def scan(self, text: str) -> list[Finding]:
+        return self.scan_segments([Segment(text, "text")])[0]
+
+    def scan_all(self, text: str) -> list[Finding]:
+        """Every candidate, before overlap resolution (used by rule examples)."""
+        return self._scan_regex(text, resolve=False)
+
+    def scan_segments(self, segments: Sequence[Segment]) -> list[list[Finding]]:
+        out = [self._scan_regex(s.text) for s in segments]
+        if self._ner is not None:
+            ner = self._ner.scan([s.text for s in segments])
+            out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
+        return out
+
+    def _scan_regex(self, text: str, resolve: bool = True) -> list[Finding]:
+        if not text:
+            return []
+        lower: str | None = None
+        found: list[Finding] = []
+        gates: dict[int, bool] = {}
+        for c in self.regex_detectors:
+            spec = c.spec
+            if c.keywords:
+                if lower is None:
+                    lower = text.lower()
+                if not any(k in lower for k in c.keywords):
+                    continue
+            if spec.min_digits is not None:
+                ok = gates.get(spec.min_digits)
+                if ok is None:
+                    ok = gates[spec.min_digits] = _digit_gate(spec.min_digits).search(text) is not None
+                if not ok:
+                    continue
+            for p in c.patterns:
+                try:
+                    for m in p.rx.finditer(text, timeout=self.regex_timeout):
+                        f = self._candidate(c, p, m, text)
+                        if f is not None:
+                            found.append(f)
+                except TimeoutError:
+                    self.timeouts += 1
+                    log.warning("regex timeout", extra={"fields": {"detector": c.id, "pattern": p.name}})
+        return _resolve_overlaps(found) if resolve else found
+
+    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:
+        spec = c.spec
+        start, end = m.span(p.group)
+        if start < 0 or end <= start:
+            return None
+        value = text[start:end]
+        if value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns):
+            return None
+        score = p.score if p.score is not None else spec.score
+        why = [f"pattern {p.name}"]
+        if spec.validator is not None:
+            verdict = V.run(spec.validator.name, value, spec.validator.args)
+            if verdict is V.Verdict.INVALID:
+                return None
+            why.append(f"{spec.validator.name} {verdict.value}")
+            if verdict is V.Verdict.VALID:
+                score = min(1.0, score + 0.2)
+        if spec.context is not None:
+            ctx = spec.context
+            window = (text[max(0, start - ctx.window):start] + " " + text[end:end + ctx.window]).lower()
+            seen = [w for w in c.context_words if w in window]
+            if seen:
+                score = min(1.0, score + ctx.boost)
+                why.append("context " + ",".join(seen[:3]))
+            elif ctx.required:
+                return None
+        return Finding(spec.id, spec.entity_type, spec.category, spec.severity, start, end, round(score, 3),
+                       "; ".join(why))

@@ -1,0 +1,247 @@
+"""Validators: named, tri-state checks on a candidate value, referenced from YAML by name.
+
+A validator returns VALID, INVALID or UNKNOWN. INVALID drops the candidate; VALID raises its
+score; UNKNOWN leaves it as the pattern scored it (e.g. a Korean RRN issued after October 2020,
+whose last digit is no longer a check digit).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+class Verdict(enum.Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+Validator = Callable[..., Verdict]
+REGISTRY: dict[str, Validator] = {}
+_ARGS: dict[str, frozenset[str]] = {}
+
+
+def validator(name: str, *args: str) -> Callable[[Validator], Validator]:
+    def deco(fn: Validator) -> Validator:
+        REGISTRY[name] = fn
+        _ARGS[name] = frozenset(args)
+        return fn
+
+    return deco
+
+
+def allowed_args(name: str) -> frozenset[str]:
+    return _ARGS[name]
+
+
+def _digits(value: str) -> str:
+    return "".join(c for c in value if c.isdigit())
+
+
+def _ok(cond: bool) -> Verdict:
+    return Verdict.VALID if cond else Verdict.INVALID
+
+
+@validator("luhn")
+def luhn(value: str) -> Verdict:
+    d = _digits(value)
+    if not 12 <= len(d) <= 19:
+        return Verdict.INVALID
+    total = 0
+    for i, ch in enumerate(reversed(d)):
+        n = ord(ch) - 48
+        if i % 2:
+            n *= 2
+            if n > 9:
+                n -= 9
+        total += n
+    return _ok(total % 10 == 0)
+
+
+IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29,
+    "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29,
+    "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28,
+    "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20,
+    "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19,
+    "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29,
+    "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
+    "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
+
+
+@validator("iban")
+def iban(value: str) -> Verdict:
+    s = "".join(value.split()).upper()
+    if len(s) < 15 or not s[:2].isalpha() or not s[2:4].isdigit() or not s.isalnum():
+        return Verdict.INVALID
+    want = IBAN_LENGTHS.get(s[:2])
+    if want is None or len(s) != want:
+        return Verdict.INVALID
+    rearranged = s[4:] + s[:4]
+    num = "".join(str(int(c, 36)) for c in rearranged)
+    return _ok(int(num) % 97 == 1)
+
+
+@validator("us_ssn")
+def us_ssn(value: str) -> Verdict:
+    d = _digits(value)
+    if len(d) != 9:
+        return Verdict.INVALID
+    area, group, serial = d[:3], d[3:5], d[5:]
+    if area in ("000", "666") or area[0] == "9" or group == "00" or serial == "0000":
+        return Verdict.INVALID
+    if d in ("078051120", "219099999", "123456789"):  # advertised / placeholder numbers
+        return Verdict.INVALID
+    if len(set(d)) == 1:
+        return Verdict.INVALID
+    return Verdict.VALID
+
+
+@validator("us_itin")
+def us_itin(value: str) -> Verdict:
+    d = _digits(value)
+    if len(d) != 9 or d[0] != "9":
+        return Verdict.INVALID
+    group = int(d[3:5])
+    return _ok(50 <= group <= 65 or 70 <= group <= 88 or 90 <= group <= 92 or 94 <= group <= 99)
+
+
+@validator("aba_routing")
+def aba_routing(value: str) -> Verdict:
+    d = _digits(value)
+    if len(d) != 9 or d == "000000000":
+        return Verdict.INVALID
+    n = [int(c) for c in d]
+    total = 3 * (n[0] + n[3] + n[6]) + 7 * (n[1] + n[4] + n[7]) + (n[2] + n[5] + n[8])
+    prefix = int(d[:2])
+    if not (0 <= prefix <= 12 or 21 <= prefix <= 32 or 61 <= prefix <= 72 or prefix == 80):
+        return Verdict.INVALID
+    return _ok(total % 10 == 0)
+
+
+_RRN_W = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+
+
+def _rrn_date_ok(d: str) -> bool:
+    month, day = int(d[2:4]), int(d[4:6])
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
+@validator("kr_rrn")
+def kr_rrn(value: str) -> Verdict:
+    """Korean resident registration number (YYMMDD-SABCDEF).
+
+    Before October 2020 the last digit was a mod-11 check digit; numbers issued since then have
+    random trailing digits, so a failed check is UNKNOWN (kept at the pattern's score), not INVALID.
+    """
+    d = _digits(value)
+    if len(d) != 13 or not _rrn_date_ok(d) or d[6] not in "12345678":
+        return Verdict.INVALID
+    check = (11 - sum(int(c) * w for c, w in zip(d[:12], _RRN_W, strict=True)) % 11) % 10
+    return Verdict.VALID if check == int(d[12]) else Verdict.UNKNOWN
+
+
+@validator("kr_arn")
+def kr_arn(value: str) -> Verdict:
+    """Korean alien registration number: like an RRN with gender digit 5-8."""
+    d = _digits(value)
+    if len(d) != 13 or not _rrn_date_ok(d) or d[6] not in "5678":
+        return Verdict.INVALID
+    return Verdict.VALID
+
+
+@validator("kr_brn")
+def kr_brn(value: str) -> Verdict:
+    """Korean business registration number (XXX-XX-XXXXX) checksum."""
+    d = _digits(value)
+    if len(d) != 10:
+        return Verdict.INVALID
+    w = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+    n = [int(c) for c in d]
+    total = sum(a * b for a, b in zip(n[:9], w, strict=True)) + (n[8] * 5) // 10
+    return _ok((10 - total % 10) % 10 == n[9])
+
+
+def _b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+@validator("jwt")
+def jwt(value: str) -> Verdict:
+    parts = value.split(".")
+    if len(parts) != 3:
+        return Verdict.INVALID
+    try:
+        header = json.loads(_b64url(parts[0]))
+        payload = _b64url(parts[1])
+    except (ValueError, binascii.Error):
+        return Verdict.INVALID
+    return _ok(isinstance(header, dict) and "alg" in header and len(payload) > 0)
+
+
+def shannon(value: str) -> float:
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+@validator("entropy", "min", "min_length")
+def entropy(value: str, min: float = 3.5, min_length: int = 8) -> Verdict:  # noqa: A002 - YAML arg name
+    if len(value) < min_length:
+        return Verdict.INVALID
+    return _ok(shannon(value) >= min)
+
+
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----")
+
+
+@validator("pem")
+def pem(value: str) -> Verdict:
+    m = _PEM.search(value)
+    if not m:
+        # A BEGIN line without its END (e.g. cut by a tool's output limit) is still a key leak.
+        return Verdict.UNKNOWN if "-----BEGIN" in value else Verdict.INVALID
+    body = m.group(0).split("-----")[2]
+    lines = [ln.strip() for ln in body.strip().splitlines() if ln.strip() and ":" not in ln]
+    data = "".join(lines).replace("\\n", "")
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return Verdict.INVALID
+    return _ok(len(data) >= 32)
+
+
+@validator("phone", "region")
+def phone(value: str, region: str = "US") -> Verdict:
+    import phonenumbers
+
+    try:
+        num = phonenumbers.parse(value, None if value.strip().startswith("+") else region)
+    except phonenumbers.NumberParseException:
+        return Verdict.INVALID
+    return _ok(phonenumbers.is_valid_number(num))
+
+
+@validator("not_repeated")
+def not_repeated(value: str) -> Verdict:
+    """Rejects placeholder runs such as 0000000000 or 1234567890."""
+    digits = _digits(value)
+    d = digits if len(digits) >= 0.8 * len(value) else value
+    if len(set(d)) <= 2 or d in "01234567890123456789" or d in "98765432109876543210":
+        return Verdict.INVALID
+    return Verdict.VALID
+
+
+def run(name: str, value: str, args: Mapping[str, Any]) -> Verdict:
+    return REGISTRY[name](value, **args)

@@ -1,0 +1,149 @@
+"""The built-in detector library: every detector's examples, schema, loading errors, ReDoS guards."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from icap_dlp.detection import Engine, json_schema, load_library
+from icap_dlp.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+LIB = load_library()
+REGEX_IDS = sorted(d.id for d in LIB.detectors if d.kind == "regex")
+ENGINE = Engine(LIB, REGEX_IDS)
+
+
+def test_library_size_and_coverage() -> None:
+    assert len(LIB.detectors) >= 60
+    cats = {d.category for d in LIB.detectors}
+    assert {"pii", "financial", "credential", "government-id", "health", "infrastructure"} <= cats
+    for d in LIB.detectors:
+        assert d.examples.match and d.examples.no_match, d.id
+
+
+@pytest.mark.parametrize("det_id", REGEX_IDS)
+def test_detector_examples(det_id: str) -> None:
+    spec = LIB.get(det_id)
+    for text in spec.examples.match:
+        assert any(f.detector_id == det_id for f in ENGINE.scan_all(text)), f"{det_id} missed {text!r}"
+    for text in spec.examples.no_match:
+        hits = [text[f.start:f.end] for f in ENGINE.scan_all(text) if f.detector_id == det_id]
+        assert not hits, f"{det_id} matched {hits} in {text!r}"
+
+
+def test_findings_hold_spans_not_values() -> None:
+    text = "key AKIAIOSFODNN7EXAMPLE and card 4111 1111 1111 1111"
+    found = ENGINE.scan(text)
+    assert [text[f.start:f.end] for f in found] == ["AKIAIOSFODNN7EXAMPLE", "4111 1111 1111 1111"]
+    for f in found:
+        assert "AKIA" not in repr(f) and "4111" not in repr(f)
+        assert f.explanation
+
+
+def test_overlaps_resolved_by_score_then_length() -> None:
+    text = "db at 10.20.30.40"
+    found = ENGINE.scan(text)
+    assert [f.detector_id for f in found] == ["private-ipv4"]
+    assert len(ENGINE.scan_all(text)) == 2  # ipv4 and private-ipv4 both saw it
+
+
+def test_prefilter_skips_detectors_without_their_keywords() -> None:
+    assert ENGINE.scan("nothing to see here, just prose about builds and tests") == []
+
+
+def test_published_schema_is_current() -> None:
+    published = json.loads((REPO / "schemas" / "detectors.schema.json").read_text())
+    assert published == json_schema()
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "d.yaml"
+    p.write_text(body)
+    return p
+
+
+GOOD = """version: 1
+detectors:
+  - id: demo
+    description: demo
+    entity_type: DEMO
+    category: pii
+    patterns:
+      - regex: 'demo-\\d+'
+    examples:
+      match: ['demo-1']
+      no_match: ['demo']
+"""
+
+
+@pytest.mark.parametrize(("body", "line", "needle"), [
+    (GOOD.replace("version: 1", "version: 1\nbogus: 2"), 2, "bogus: unknown key"),
+    (GOOD.replace("      no_match: ['demo']\n", ""), 9, "examples.no_match"),
+    (GOOD.replace("    patterns:", "    validator: nosuch\n    patterns:"), 7, "unknown validator 'nosuch'"),
+    (GOOD + GOOD.split("detectors:\n", 1)[1], 12, "duplicate detector id 'demo'"),
+    (GOOD.replace("demo-\\d+", "(a+)+$"), 8, "nested quantifiers"),
+    (GOOD.replace("demo-\\d+", "demo-[0-"), 8, "invalid regex"),
+    (GOOD.replace("entity_type: DEMO", "entity_type: [DEMO"), 6, "flow sequence that starts at line 5"),
+    (GOOD.replace("    patterns:", "    validator: {name: entropy, args: {colour: 1}}\n    patterns:"), 7,
+     "unknown argument"),
+])
+def test_loading_errors_name_file_line_and_field(tmp_path: Path, body: str, line: int, needle: str) -> None:
+    p = _write(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_library([p])
+    msg = str(info.value)
+    assert f"d.yaml:{line}:" in msg, msg
+    assert needle in msg, msg
+
+
+def test_catastrophic_pattern_is_bounded_by_the_timeout(tmp_path: Path) -> None:
+    # The lint rejects nested quantifiers; a pattern it can't see through is still time-bounded.
+    body = GOOD.replace("demo-\\d+", "(?:a|aa)+$")
+    lib = load_library([_write(tmp_path, body)])
+    engine = Engine(lib, regex_timeout=0.1)
+    t = time.perf_counter()
+    assert engine.scan("a" * 5000 + "b") == []
+    assert time.perf_counter() - t < 2.0
+    assert engine.timeouts >= 1
+
+
+def test_allow_list_values_and_patterns(tmp_path: Path) -> None:
+    body = GOOD.replace("    examples:", "    allow:\n      values: [demo-7]\n      patterns: ['demo-9\\d*']\n"
+                        "    examples:")
+    lib = load_library([_write(tmp_path, body)])
+    e = Engine(lib)
+    text = "demo-7 demo-8 demo-99"
+    assert [text[f.start:f.end] for f in e.scan(text)] == ["demo-8"]
+
+
+def test_run_examples_reports_a_diff(tmp_path: Path) -> None:
+    body = GOOD.replace("no_match: ['demo']", "no_match: ['demo-2']")
+    lib = load_library([_write(tmp_path, body)])
+    problems = lib.run_examples()
+    assert len(problems) == 1 and "+ unexpected match 'demo-2'" in problems[0] and "d.yaml:3" in problems[0]
+
+
+@pytest.mark.ner
+def test_ner_detectors_run_their_examples() -> None:
+    ner_ids = sorted(d.id for d in LIB.detectors if d.kind == "ner")
+    engine = Engine(LIB, ner_ids)
+    assert engine.needs_ner
+    from icap_dlp.model import Segment
+
+    for det_id in ner_ids:
+        spec = LIB.get(det_id)
+        hits = engine.scan_segments([Segment(t, "t") for t in spec.examples.match])
+        assert all(any(f.detector_id == det_id for f in fs) for fs in hits), det_id
+        misses = engine.scan_segments([Segment(t, "t") for t in spec.examples.no_match])
+        assert not any(f.detector_id == det_id for fs in misses for f in fs), det_id
+
+
+def test_ner_without_a_model_is_a_clear_error() -> None:
+    from icap_dlp.detection._ner import find_model
+
+    with pytest.raises(ConfigError, match="NER needs a spaCy model"):
+        find_model("no_such_model_pkg")
