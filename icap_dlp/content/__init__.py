@@ -1,0 +1,27 @@
+"""What a body is: codecs (gzip/deflate/br), charsets, MCP JSON-RPC/JSON/NDJSON/form/text walkers, SSE."""
+
+from icap_dlp.content._codec import (
+    BodyKind,
+    ContentLimits,
+    charset_of,
+    classify,
+    decode_body,
+    media_type,
+)
+from icap_dlp.content._parse import McpInfo, ParsedBody, mcp_info, parse
+from icap_dlp.content._sse import SseEvent, SseStream
+
+__all__ = [
+    "BodyKind",
+    "ContentLimits",
+    "McpInfo",
+    "ParsedBody",
+    "SseEvent",
+    "SseStream",
+    "charset_of",
+    "classify",
+    "decode_body",
+    "mcp_info",
+    "media_type",
+    "parse",
+]
