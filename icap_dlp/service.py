@@ -1,21 +1,32 @@
-"""Builds the inspector a worker serves from the settings (policy, detectors).
+"""The inspector the server runs: plugs the DLP pipeline into the server's seam.
 
-Until the detection pipeline is plugged in, the service inspects nothing but already routes
-bodies the way the pipeline will need: text-like bodies are buffered (bounded by
-``max_body_bytes``, with the configured fail answer beyond it), event streams are streamed, and
-binary bodies are answered 204 from the headers. The ISTag is derived from the policy files, so
-it changes whenever the policy does.
+It decides from headers how a body flows (skip / buffer / stream), turns a pipeline result into
+an ICAP outcome, applies the failure policy, and reports each decision (audit + metrics).
 """
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
-from pathlib import Path
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from icap_dlp.config import Settings, default_policy_path
-from icap_dlp.errors import ConfigError
-from icap_dlp.icap import Headers, HttpResponseHead, IcapRequest, Method
+from icap_dlp import content
+from icap_dlp.config import Settings
+from icap_dlp.context import build_context, encode_context
+from icap_dlp.dlp import (
+    Bundle,
+    MessageResult,
+    SseInspector,
+    block_body,
+    inspect_message,
+    load_bundle,
+    new_incident_id,
+)
+from icap_dlp.errors import InspectionError
+from icap_dlp.icap import Headers, HttpRequestHead, HttpResponseHead, IcapRequest, Method
+from icap_dlp.model import Action, Direction, RequestContext
 from icap_dlp.pipeline import (
     Inspector,
     Outcome,
@@ -25,97 +36,199 @@ from icap_dlp.pipeline import (
     Unmodified,
     echo_stream_plan,
 )
-from icap_dlp.policy import load_policy_docs
 
-_TEXT_TYPES = ("application/json", "application/x-ndjson", "application/x-www-form-urlencoded",
-               "application/xml", "application/javascript")
+log = logging.getLogger("icap_dlp.service")
 
-
-def body_kind(content_type: str | None) -> str:
-    """``stream`` (SSE), ``text`` (inspectable) or ``binary`` (skipped)."""
-    ct = (content_type or "").split(";", 1)[0].strip().lower()
-    if ct == "text/event-stream":
-        return "stream"
-    if not ct or ct.startswith("text/") or ct in _TEXT_TYPES or ct.endswith("+json"):
-        return "text"
-    return "binary"
-
-
-def policy_fingerprint(paths: list[Path]) -> str:
-    h = hashlib.sha256()
-    for root in paths:
-        files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-        if not files:
-            raise ConfigError("no files", file=str(root))
-        for f in files:
-            try:
-                h.update(f.name.encode() + b"\0" + f.read_bytes())
-            except OSError as exc:
-                raise ConfigError(f"cannot read: {exc.strerror}", file=str(f)) from exc
-    return h.hexdigest()
-
-
-def block_page(incident: str) -> tuple[HttpResponseHead, bytes]:
-    body = (f"Blocked by a data-protection policy (icap-dlp). Incident {incident}.\n").encode()
-    h = Headers([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body))),
-                 ("Cache-Control", "no-store")])
-    return HttpResponseHead("HTTP/1.1", 403, "Forbidden", h), body
+DecisionSink = Callable[["Report"], None]
 
 
 @dataclass
-class FoundationTransaction:
+class Report:
+    """What the audit and metrics sinks receive for one ICAP transaction (no values)."""
+
+    incident: str
     request: IcapRequest
-    settings: Settings
+    ctx: RequestContext
+    bundle: Bundle
+    result: MessageResult | None = None
+    action: Action = Action.ALLOW
+    intended: Action = Action.ALLOW
+    failure: str | None = None
+    status: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    finished_at: float = 0.0
 
-    def _content_type(self) -> str | None:
-        head = self.request.http_response if self.request.method is Method.RESPMOD else self.request.http_request
-        return head.headers.get("Content-Type") if head is not None else None
 
+class DlpTransaction:
+    def __init__(self, inspector: DlpInspector, request: IcapRequest, client: str | None) -> None:
+        self.inspector = inspector
+        self.bundle = inspector.bundle  # pinned: a reload does not change a request in flight
+        self.settings = inspector.settings
+        self.request = request
+        self.incident = new_incident_id()
+        self.ctx = build_context(request, client, self.bundle.policy.settings, self.bundle.key)
+        self.report = Report(self.incident, request, self.ctx, self.bundle)
+        head = self._head()
+        self.content_type = head.headers.get("Content-Type") if head is not None else None
+        self.content_encoding = head.headers.get("Content-Encoding") if head is not None else None
+        self.kind = content.classify(self.content_type)
+        self.accept = request.http_request.headers.get("Accept") if request.http_request else None
+        self._sse: SseInspector | None = None
+
+    def _head(self) -> HttpRequestHead | HttpResponseHead | None:
+        if self.request.method is Method.RESPMOD:
+            return self.request.http_response
+        return self.request.http_request
+
+    # -- the seam ---------------------------------------------------------------------------
     def plan(self) -> Plan:
-        kind = body_kind(self._content_type())
-        if kind == "binary":
+        if self.kind is content.BodyKind.SKIP:
             return Plan.SKIP
-        if kind == "stream":
+        is_reqmod_json = self.ctx.direction is Direction.REQMOD and self.kind is content.BodyKind.JSON
+        if not is_reqmod_json and not self.bundle.policy.could_apply(self.ctx):
+            return Plan.SKIP
+        if self.kind is content.BodyKind.SSE and _identity(self.content_encoding):
             return Plan.STREAM
         return Plan.BUFFER
 
     def decide(self, body: bytes) -> Outcome:
-        return Unmodified((("X-DLP-Decision", "allow"),))
+        if not body and not self.request.has_body:
+            return Unmodified(self._headers(Action.ALLOW, []))
+        try:
+            result = inspect_message(
+                self.bundle, self.ctx, body, content_type=self.content_type,
+                content_encoding=self.content_encoding, accept=self.accept, incident=self.incident,
+            )
+        except InspectionError as exc:
+            return self.fail(exc.reason)
+        return self._outcome(result)
 
     def stream(self) -> StreamPlan:
-        return echo_stream_plan(self.request)
+        sse = SseInspector(self.bundle, self.ctx, self.incident, self.accept)
+        self._sse = sse
+        plan = echo_stream_plan(self.request)
+        head = plan.http_response or plan.http_request
+        if head is not None:
+            h = head.headers.copy()
+            h.remove("Content-Length")
+            plan = StreamPlan(
+                plan.http_request if plan.http_response is None else None,
+                _with_headers(plan.http_response, h) if plan.http_response else None,
+                sse, (("X-DLP-Incident", self.incident),),
+            )
+            if plan.http_response is None and plan.http_request is not None:
+                plan.http_request = _with_headers(plan.http_request, h)
+        return plan
 
     def fail(self, reason: str) -> Outcome:
-        mode = self.settings.on_oversize if reason == "oversize" else self.settings.on_error
-        headers = (("X-DLP-Failure", f"{reason}:{mode}"),)
+        default = self.settings.on_oversize if reason == "oversize" else self.settings.on_error
+        mode = self.bundle.policy.failure_mode(reason, self.ctx, default)
+        self.report.failure = f"{reason}:{mode}"
         if mode == "open":
-            return Unmodified((("X-DLP-Decision", "allow"), *headers))
-        head, body = block_page(hashlib.sha256(repr(id(self)).encode()).hexdigest()[:16])
-        return Replace(http_response=head, body=body, icap_headers=(("X-DLP-Decision", "block"), *headers),
-                       close=True)
+            self.report.action = Action.ALLOW
+            return Unmodified(self._headers(Action.ALLOW, [], failure=self.report.failure))
+        self.report.action = self.report.intended = Action.BLOCK
+        body, ctype, status = block_body(self.bundle, None, self.incident, self.accept)
+        return self._block_outcome(body, ctype, status, [], close=reason == "oversize")
 
     def finished(self, status: int) -> None:
-        pass
+        self.report.status = status
+        self.report.finished_at = time.perf_counter()
+        if self._sse is not None:
+            res = self._sse.summary()
+            self.report.result = res
+            self.report.action = res.decision.action
+            self.report.intended = res.decision.intended
+        for sink in self.inspector.sinks:
+            try:
+                sink(self.report)
+            except Exception:
+                log.exception("decision sink failed")
+
+    # -- outcomes ---------------------------------------------------------------------------
+    def _headers(self, action: Action, rules: list[str], *, intended: Action | None = None,
+                 failure: str | None = None) -> tuple[tuple[str, str], ...]:
+        out = [("X-DLP-Decision", action.value), ("X-DLP-Incident", self.incident)]
+        if rules:
+            out.append(("X-DLP-Rules", ",".join(rules)))
+        if intended is not None and intended is not action:
+            out.append(("X-DLP-Intended", intended.value))
+        if failure:
+            out.append(("X-DLP-Failure", failure))
+        if self.ctx.direction is Direction.REQMOD:
+            ctx = self.report.result.mcp if self.report.result is not None else None
+            data = {}
+            if ctx is not None:
+                if getattr(ctx, "method", None):
+                    data["m"] = ctx.method
+                if getattr(ctx, "tool", None):
+                    data["t"] = ctx.tool
+            if data:
+                name = self.bundle.policy.settings.context_header
+                out.append((name, encode_context(data, self.bundle.key)))
+        return tuple(out)
+
+    def _outcome(self, result: MessageResult) -> Outcome:
+        self.report.result = result
+        d = result.decision
+        self.report.action, self.report.intended = d.action, d.intended
+        hdrs = self._headers(d.action, d.rules, intended=d.intended)
+        if d.action is Action.BLOCK and result.body is not None:
+            return self._block_outcome(result.body, result.content_type or "application/json",
+                                       result.status or 200, d.rules)
+        if d.action is Action.REDACT and result.body is not None:
+            head = self._head()
+            assert head is not None
+            h = head.headers.copy()
+            h.remove("Content-Encoding")
+            h.remove("Transfer-Encoding")
+            h.set("Content-Length", str(len(result.body)))
+            if self.request.method is Method.RESPMOD:
+                assert self.request.http_response is not None
+                return Replace(http_response=_with_headers(self.request.http_response, h), body=result.body,
+                               icap_headers=hdrs)
+            assert self.request.http_request is not None
+            return Replace(http_request=_with_headers(self.request.http_request, h), body=result.body,
+                           icap_headers=hdrs)
+        return Unmodified(hdrs)
+
+    def _block_outcome(self, body: bytes, ctype: str, status: int, rules: list[str],
+                       close: bool = False) -> Outcome:
+        reason = "OK" if status == 200 else "Forbidden"
+        h = Headers([("Content-Type", ctype), ("Content-Length", str(len(body))),
+                     ("Cache-Control", "no-store"), ("X-DLP-Incident", self.incident)])
+        version = "HTTP/1.1"
+        if self.request.http_response is not None:
+            version = self.request.http_response.version
+        resp = HttpResponseHead(version, status, reason, h)
+        hdrs = self._headers(Action.BLOCK, rules, failure=self.report.failure)
+        return Replace(http_response=resp, body=body, icap_headers=hdrs, close=close)
 
 
-class FoundationInspector:
-    def __init__(self, settings: Settings) -> None:
+def _identity(encoding: str | None) -> bool:
+    return not encoding or encoding.strip().lower() == "identity"
+
+
+def _with_headers(head: Any, headers: Headers) -> Any:
+    if isinstance(head, HttpResponseHead):
+        return HttpResponseHead(head.version, head.status, head.reason, headers)
+    return HttpRequestHead(head.method, head.target, head.version, headers)
+
+
+class DlpInspector:
+    def __init__(self, settings: Settings, bundle: Bundle, sinks: list[DecisionSink] | None = None) -> None:
         self.settings = settings
-        policy = Path(settings.policy) if settings.policy else default_policy_path()
-        load_policy_docs(policy)  # schema errors stop start-up / a reload, with file:line: field
-        paths = [policy]
-        if settings.detectors:
-            paths.append(Path(settings.detectors))
-        self._istag = "dlp-" + policy_fingerprint(paths)[:24]
+        self.bundle = bundle
+        self.sinks: list[DecisionSink] = sinks or []
 
     @property
     def istag(self) -> str:
-        return self._istag
+        return self.bundle.istag
 
-    def begin(self, request: IcapRequest, client: str | None) -> FoundationTransaction:
-        return FoundationTransaction(request, self.settings)
+    def begin(self, request: IcapRequest, client: str | None) -> DlpTransaction:
+        return DlpTransaction(self, request, client)
 
 
 def build_inspector(settings: Settings) -> Inspector:
     """Load policy and detectors; raise ConfigError (file, line, field) when they are invalid."""
-    return FoundationInspector(settings)
+    return DlpInspector(settings, load_bundle(settings))

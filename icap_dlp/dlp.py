@@ -1,0 +1,276 @@
+"""The DLP pipeline: content -> detection -> policy -> redaction, behind the server's seam.
+
+A :class:`Bundle` is one immutable version of policy + detectors + compiled engine; a reload
+builds a new one and swaps it whole, so requests in flight finish under the version they started
+with. :func:`inspect_message` is pure (bytes in, result out) and is shared by the server and by
+``icap-dlp policy test``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from icap_dlp import content, redaction
+from icap_dlp.config import Settings, default_policy_path
+from icap_dlp.detection import Engine, load_library
+from icap_dlp.errors import ConfigError
+from icap_dlp.model import Action, Finding, RequestContext, Segment
+from icap_dlp.policy import Decision, Operator, Policy, compile_policy, load_policy_docs
+
+log = logging.getLogger("icap_dlp.dlp")
+
+HMAC_KEY_ENV = "ICAP_DLP_HMAC_KEY"
+HMAC_KEY_FILE_ENV = "ICAP_DLP_HMAC_KEY_FILE"
+
+
+def load_hmac_key(settings: Settings | None = None) -> bytes | None:
+    """The keyed-hash key: from the file named by ICAP_DLP_HMAC_KEY_FILE, else ICAP_DLP_HMAC_KEY."""
+    path = os.environ.get(HMAC_KEY_FILE_ENV)
+    if path:
+        try:
+            data = Path(path).read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the HMAC key file: {exc.strerror}", field=HMAC_KEY_FILE_ENV) from exc
+        if len(data) < 16:
+            raise ConfigError("the HMAC key must be at least 16 bytes", field=HMAC_KEY_FILE_ENV)
+        return data
+    value = os.environ.get(HMAC_KEY_ENV)
+    if value:
+        if len(value) < 16:
+            raise ConfigError("the HMAC key must be at least 16 bytes", field=HMAC_KEY_ENV)
+        return value.encode()
+    return None
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """One immutable version of policy + detectors + compiled engine."""
+
+    policy: Policy
+    library: Any
+    engine: Any
+    key: bytes
+    istag: str
+    content_limits: Any
+    ephemeral_key: bool = False
+
+    @property
+    def version(self) -> str:
+        return self.policy.version
+
+
+def load_bundle(settings: Settings, policy_path: str | Path | None = None) -> Bundle:
+    """Load policy and detectors; raise ConfigError (file, line, field) when they are invalid."""
+    path = Path(policy_path or settings.policy or default_policy_path())
+    docs = load_policy_docs(path)
+    extra: list[str] = []
+    if settings.detectors:
+        extra.append(settings.detectors)
+    for doc, pf in docs:
+        extra.extend(str((Path(doc.file).parent / d).resolve()) for d in pf.detectors)
+    library = load_library(extra_paths=extra)
+    lookup = {d.id: (d.entity_type, d.category) for d in library.detectors}
+    ner_ids = frozenset(d.id for d in library.detectors if getattr(d, "kind", "regex") == "ner")
+    policy = compile_policy(path, frozenset(lookup), library_lookup=lookup,
+                            library_hash=library.fingerprint, ner_ids=ner_ids)
+    engine = make_engine(library, policy)
+    key = load_hmac_key(settings)
+    ephemeral = key is None
+    if key is None:
+        # No configured key: tokens and fingerprints are keyed per process (not comparable across
+        # instances). Configure ICAP_DLP_HMAC_KEY(_FILE) for stable hashed tokens.
+        key = os.urandom(32)
+    istag = "dlp-" + policy.content_hash[:24]
+    limits = content.ContentLimits(max_decoded_bytes=settings.max_body_bytes * 4)
+    return Bundle(policy, library, engine, key, istag, limits, ephemeral)
+
+
+def make_engine(library: Any, policy: Policy) -> Any:
+    return Engine(library, sorted(policy.detector_ids), ner_model=policy.settings.ner_model)
+
+
+# -- one message -----------------------------------------------------------------------------
+
+
+@dataclass
+class Timings:
+    decode: float = 0.0
+    parse: float = 0.0
+    detect: float = 0.0
+    redact: float = 0.0
+
+    def as_ms(self) -> dict[str, float]:
+        return {k: round(v * 1000, 3) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class MessageResult:
+    """The outcome of inspecting one message body (or one SSE event)."""
+
+    decision: Decision
+    body: bytes | None  # the new body when redacted or blocked; None = unchanged
+    content_type: str | None = None  # content type of the new body, when it changed
+    status: int | None = None  # HTTP status of a block answer
+    mcp: Any = None
+    segments: list[Segment] = field(default_factory=list)
+    findings: list[list[Finding]] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    bytes_inspected: int = 0
+
+
+def _with_mcp(ctx: RequestContext, mcp: Any) -> RequestContext:
+    if mcp is None:
+        return ctx
+    changes: dict[str, Any] = {}
+    if ctx.mcp_method is None and getattr(mcp, "method", None):
+        changes["mcp_method"] = mcp.method
+    if ctx.tool is None and getattr(mcp, "tool", None):
+        changes["tool"] = mcp.tool
+    return replace(ctx, **changes) if changes else ctx
+
+
+def operator_for(op: Operator, key: bytes) -> Any:
+    return redaction.make_operator(op.operator, char=op.char, keep_last=op.keep_last,
+                                   keep_first=op.keep_first, tag=op.tag, key=key)
+
+
+def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: str,
+                   accept: str | None, timings: Timings | None = None) -> MessageResult:
+    """Detect, decide and rewrite one parsed message."""
+    timings = timings or Timings()
+    segments: list[Segment] = list(parsed.segments)
+    ctx = _with_mcp(ctx, parsed.mcp)
+    t = time.perf_counter()
+    findings = bundle.engine.scan_segments(segments) if segments else []
+    timings.detect += time.perf_counter() - t
+    texts = [s.text for s in segments]
+    decision = bundle.policy.evaluate(ctx, findings, texts)
+    result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
+                           timings=timings, bytes_inspected=sum(len(x) for x in texts))
+    if decision.action is Action.REDACT and decision.redactions:
+        t = time.perf_counter()
+        by_segment: dict[int, list[tuple[Finding, Any]]] = {}
+        for lf, op in decision.redactions:
+            by_segment.setdefault(lf.segment, []).append((lf.finding, operator_for(op, bundle.key)))
+        redactor = redaction.Redactor()
+        replacements = {i: redactor.redact(texts[i], pairs) for i, pairs in by_segment.items()}
+        result.body = parsed.render(replacements)
+        timings.redact += time.perf_counter() - t
+    elif decision.action is Action.BLOCK:
+        result.body, result.content_type, result.status = block_body(bundle, parsed.mcp, incident, accept)
+    return result
+
+
+def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> tuple[bytes, str, int]:
+    if mcp is not None and getattr(mcp, "ids", None) is not None:
+        body = redaction.jsonrpc_block_response(mcp.ids, incident, bundle.policy.settings.block_error_code,
+                                                is_batch=getattr(mcp, "is_batch", False))
+        return body, "application/json", 200
+    ctype, body = redaction.http_block_page(accept, incident)
+    return body, ctype, 403
+
+
+def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content_type: str | None,
+                    content_encoding: str | None = None, accept: str | None = None,
+                    incident: str | None = None) -> MessageResult:
+    """Decode, parse and inspect a whole body (JSON, NDJSON, form, text; SSE as a whole)."""
+    incident = incident or new_incident_id()
+    timings = Timings()
+    t = time.perf_counter()
+    decoded = content.decode_body(body, content_encoding, bundle.content_limits)
+    timings.decode = time.perf_counter() - t
+    kind = content.classify(content_type)
+    charset = content.charset_of(content_type)
+    t = time.perf_counter()
+    if kind is content.BodyKind.SSE:
+        return _inspect_sse_whole(bundle, ctx, decoded, incident, accept, timings)
+    parsed = content.parse(decoded, kind, charset, bundle.content_limits)
+    timings.parse = time.perf_counter() - t
+    return inspect_parsed(bundle, ctx, parsed, incident, accept, timings)
+
+
+def _inspect_sse_whole(bundle: Bundle, ctx: RequestContext, body: bytes, incident: str,
+                       accept: str | None, timings: Timings) -> MessageResult:
+    stream = SseInspector(bundle, ctx, incident, accept)
+    out = stream.feed(body) + stream.finish()
+    res = stream.summary()
+    res.body = None if out == body else out
+    res.timings = timings
+    return res
+
+
+def new_incident_id() -> str:
+    return uuid.uuid4().hex
+
+
+class SseInspector:
+    """A BodyStream for ``text/event-stream``: each event is inspected and sent on when complete."""
+
+    def __init__(self, bundle: Bundle, ctx: RequestContext, incident: str, accept: str | None) -> None:
+        self.bundle = bundle
+        self.ctx = ctx
+        self.incident = incident
+        self.accept = accept
+        self.sse = content.SseStream(max_event_bytes=bundle.content_limits.max_event_bytes)
+        self.results: list[MessageResult] = []
+        self.failure: str | None = None
+        self._blocked_oversize = False
+
+    def _events(self, events: Sequence[Any]) -> bytes:
+        out = []
+        for ev in events:
+            if ev.oversize:
+                out.append(self._oversize(ev))
+                continue
+            parsed = ev.parsed(self.bundle.content_limits)
+            res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept)
+            self.results.append(res)
+            if res.decision.action is Action.BLOCK:
+                ids = getattr(parsed.mcp, "ids", None) or [None]
+                out.append(redaction.sse_block_event(ids[0], self.incident,
+                                                     self.bundle.policy.settings.block_error_code))
+            elif res.body is not None:
+                out.append(res.body)
+            else:
+                out.append(ev.raw)
+        return b"".join(out)
+
+    def _oversize(self, ev: Any) -> bytes:
+        """An event over the per-event cap: the failure policy decides (always audited)."""
+        self.failure = "oversize"
+        mode = self.bundle.policy.failure_mode("oversize", self.ctx, "closed")
+        self.failure = f"oversize:{mode}"
+        if mode == "open":
+            return bytes(ev.raw)
+        if self._blocked_oversize:
+            return b""
+        self._blocked_oversize = True
+        return redaction.sse_block_event(None, self.incident, self.bundle.policy.settings.block_error_code)
+
+    def feed(self, data: bytes) -> bytes:
+        return self._events(self.sse.feed(data))
+
+    def finish(self) -> bytes:
+        return self._events(self.sse.close())
+
+    def summary(self) -> MessageResult:
+        """One decision for the whole stream: the strictest event's, with every rule and finding."""
+        if not self.results:
+            return MessageResult(self.bundle.policy.evaluate(self.ctx, [], []), None)
+        actions = [r.decision.action for r in self.results]
+        worst = max(self.results, key=lambda r: r.decision.intended.rank)
+        merged = Decision(action=Action.strictest(actions), intended=worst.decision.intended,
+                          mode=worst.decision.mode)
+        for r in self.results:
+            merged.rules += [x for x in r.decision.rules if x not in merged.rules]
+            merged.findings += r.decision.findings
+        res = MessageResult(merged, None, mcp=worst.mcp)
+        res.bytes_inspected = sum(r.bytes_inspected for r in self.results)
+        return res
