@@ -197,7 +197,7 @@ def shannon(value: str) -> float:
 
 
 @validator("entropy", "min", "min_length")
-def entropy(value: str, min: float = 3.5, min_length: int = 8) -> Verdict:  # noqa: A002 - YAML arg name
+def entropy(value: str, min: float = 3.5, min_length: int = 8) -> Verdict:
     if len(value) < min_length:
         return Verdict.INVALID
     return _ok(shannon(value) >= min)

@@ -31,6 +31,9 @@ MCP_RESULT = json.dumps({
     "jsonrpc": "2.0", "id": 42,
     "result": {"content": [{"type": "text", "text": SECRET_TEXT}], "isError": False},
 }).encode()
+IP_JSON = b'{"jsonrpc":"2.0","id":9,"result":{"content":[{"type":"text","text":"client 203.0.113.7 connected"}]}}'
+CARD_DUMP = json.dumps({"jsonrpc": "2.0", "id": 11, "result": {"content": [{"type": "text", "text": "\n".join(
+    f"customer {i}: card 4111 1111 1111 1111" for i in range(12))}]}}).encode()
 CLEAN_JSON = b'{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"all clear"}]}}'
 SSE_EVENTS = [
     b'event: message\ndata: {"jsonrpc":"2.0","method":"notifications/progress","params":{"progress":1}}\n\n',
@@ -62,6 +65,7 @@ class _Origin(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     sse_sent: list[float] = []
     seen_headers: list[dict[str, str]] = []
+    posted: list[bytes] = []
 
     def log_message(self, fmt: str, *args: object) -> None:
         pass
@@ -80,6 +84,10 @@ class _Origin(BaseHTTPRequestHandler):
             return self._send(MCP_RESULT)
         if name == "clean.json":
             return self._send(CLEAN_JSON)
+        if name == "ip.json":
+            return self._send(IP_JSON)
+        if name == "dump.json":
+            return self._send(CARD_DUMP)
         if name.startswith("size-"):
             return self._send(sized_json(int(name[5:].split(".")[0])))
         if name == "sse":
@@ -101,6 +109,12 @@ class _Origin(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n)
+        type(self).posted.append(body)
+        if self.path.rsplit("/", 1)[-1] == "mcp":
+            req = json.loads(body)
+            result = {"jsonrpc": "2.0", "id": req.get("id"),
+                      "result": {"content": [{"type": "text", "text": "HR contact: carol@example.com"}]}}
+            return self._send(json.dumps(result).encode())
         self._send(body, self.headers.get("Content-Type") or "application/octet-stream")
 
 
@@ -115,7 +129,7 @@ class Origin:
 
 @pytest.fixture(scope="session")
 def origin() -> Iterator[Origin]:
-    handler = type("Handler", (_Origin,), {"sse_sent": [], "seen_headers": []})
+    handler = type("Handler", (_Origin,), {"sse_sent": [], "seen_headers": [], "posted": []})
     srv = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
     t = threading.Thread(target=srv.serve_forever, daemon=True)
