@@ -111,9 +111,11 @@ class _Walker:
             else:
                 skip = set()
             blob = value.get("blob")
-            if isinstance(blob, str) and _is_text_mime(value.get("mimeType")):
-                self._blob(value, path)
-                skip.add("blob")
+            if isinstance(blob, str):
+                skip.add("blob")  # base64: inspected only when it holds text
+                mime = value.get("mimeType")
+                if _is_text_mime(mime) or (not mime and _sniff_text(blob)):
+                    self._blob(value, path)
             for k in list(value):
                 if k in skip or k in _NEVER or (k in _TOP_NEVER and "jsonrpc" in value):
                     continue
@@ -133,6 +135,15 @@ class _Walker:
             obj["blob"] = base64.b64encode(t.encode("utf-8", "surrogateescape")).decode("ascii")
 
         self.add(text, f"{path}.blob<base64>", setter)
+
+
+def _sniff_text(b64: str) -> bool:
+    try:
+        raw = base64.b64decode(b64[:4096 - 4096 % 4], validate=True)
+        text = raw.decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return False
+    return sum(c.isprintable() or c in "\r\n\t" for c in text) >= 0.95 * max(1, len(text))
 
 
 def _plain(k: str) -> bool:

@@ -1,0 +1,202 @@
+"""Body shapes: exact outputs for MCP JSON-RPC, SSE, codecs and hostile bodies."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import zlib
+
+import brotli
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icap_dlp.content import BodyKind, ContentLimits, SseStream, classify, decode_body, parse
+from icap_dlp.errors import InspectionError
+
+
+def texts(body: bytes, kind: BodyKind = BodyKind.JSON) -> list[tuple[str, str]]:
+    return [(s.location, s.text) for s in parse(body, kind).segments]
+
+
+def test_escaped_json_is_seen_decoded_and_untouched_bytes_come_back_identical() -> None:
+    body = b'{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"alice\\u0040example.com"}]}}'
+    p = parse(body, BodyKind.JSON)
+    assert [s.text for s in p.segments] == ["alice@example.com"]
+    assert p.render({}) == body
+    assert json.loads(p.render({0: "[EMAIL]"}))["result"]["content"][0]["text"] == "[EMAIL]"
+
+
+def test_ids_jsonrpc_method_and_keys_are_never_segments() -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": "req-1", "method": "tools/call",
+                       "params": {"name": "search", "arguments": {"secret_key": "v"}}}).encode()
+    p = parse(body, BodyKind.JSON)
+    assert [(s.location, s.text) for s in p.segments] == [("$.params.name", "search"),
+                                                          ("$.params.arguments.secret_key", "v")]
+    assert p.mcp is not None and p.mcp.tool == "search" and p.mcp.method == "tools/call" and p.mcp.ids == ["req-1"]
+
+
+def test_json_inside_a_text_field_is_walked_and_reserialised() -> None:
+    inner = json.dumps({"user": {"email": "bob@example.com"}, "n": 1})
+    body = json.dumps({"jsonrpc": "2.0", "id": 2, "result": {"content": [{"type": "text", "text": inner}]}}).encode()
+    p = parse(body, BodyKind.JSON)
+    assert [(s.location, s.text) for s in p.segments] == [
+        ("$.result.content[0].text<json>$.user.email", "bob@example.com")]
+    out = json.loads(p.render({0: "[EMAIL]"}))
+    assert json.loads(out["result"]["content"][0]["text"]) == {"user": {"email": "[EMAIL]"}, "n": 1}
+
+
+def test_text_blob_is_decoded_and_reencoded_binary_and_images_are_skipped() -> None:
+    blob = base64.b64encode(b"password: hunter2hunter2").decode()
+    body = json.dumps({"jsonrpc": "2.0", "id": 3, "result": {"contents": [
+        {"uri": "file:///a.txt", "mimeType": "text/plain", "blob": blob},
+        {"uri": "file:///b.png", "mimeType": "image/png", "blob": "iVBORw0KGgo="},
+        {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"},
+    ]}}).encode()
+    p = parse(body, BodyKind.JSON)
+    locs = [s.location for s in p.segments]
+    assert "$.result.contents[0].blob<base64>" in locs
+    assert not any("contents[1].blob" in loc or "contents[2].data" in loc for loc in locs)
+    i = locs.index("$.result.contents[0].blob<base64>")
+    out = json.loads(p.render({i: "password: [PASSWORD]"}))
+    assert base64.b64decode(out["result"]["contents"][0]["blob"]) == b"password: [PASSWORD]"
+
+
+def test_batch_and_error_messages() -> None:
+    body = json.dumps([{"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "a"}]}},
+                       {"jsonrpc": "2.0", "id": 2, "error": {"code": -1, "message": "m", "data": {"x": "d"}}}]).encode()
+    p = parse(body, BodyKind.JSON)
+    assert p.mcp is not None and p.mcp.is_batch and p.mcp.ids == [1, 2]
+    assert [s.text for s in p.segments] == ["a", "m", "d"]
+
+
+def test_invalid_json_is_treated_as_text() -> None:
+    p = parse(b'{"broken": "alice@example.com"', BodyKind.JSON)
+    assert [(s.location, s.text) for s in p.segments] == [("body", '{"broken": "alice@example.com"')]
+    assert p.mcp is None
+
+
+def test_non_utf8_bytes_survive_a_round_trip() -> None:
+    body = b'{"a": "caf\xe9 alice@example.com", "b": "ok"}'
+    p = parse(body, BodyKind.JSON)
+    assert p.render({}) == body
+    out = p.render({1: "fine"})
+    assert out.startswith(b'{"a": "caf\xe9') and b'"fine"' in out
+
+
+def test_declared_charset_is_honoured() -> None:
+    body = "{\"a\": \"Zürich\"}".encode("latin-1")
+    p = parse(body, BodyKind.JSON, "iso8859-1")
+    assert p.segments[0].text == "Zürich"
+    assert p.render({0: "Genève"}) == "{\"a\": \"Genève\"}".encode("latin-1")
+
+
+def test_ndjson_and_form() -> None:
+    p = parse(b'{"a":"x"}\nnot json\n{"b":"y"}', BodyKind.NDJSON)
+    assert [s.text for s in p.segments] == ["x", "not json", "y"]
+    assert p.render({2: "Y"}) == b'{"a":"x"}\nnot json\n{"b":"Y"}'
+    f = parse(b"q=alice%40example.com&n=1", BodyKind.FORM)
+    assert [s.text for s in f.segments] == ["alice@example.com", "1"]
+    assert f.render({0: "[EMAIL]"}) == b"q=%5BEMAIL%5D&n=1"
+
+
+def test_classify() -> None:
+    assert classify("application/json; charset=utf-8") is BodyKind.JSON
+    assert classify("application/vnd.api+json") is BodyKind.JSON
+    assert classify("text/event-stream") is BodyKind.SSE
+    assert classify("application/x-ndjson") is BodyKind.NDJSON
+    assert classify("text/html") is BodyKind.TEXT
+    assert classify("image/png") is BodyKind.SKIP
+    assert classify("application/octet-stream") is BodyKind.SKIP
+
+
+LIMITS = ContentLimits(max_decoded_bytes=1 << 20, max_ratio=50)
+
+
+def test_codecs_roundtrip() -> None:
+    data = b'{"a": "hello"}' * 100
+    assert decode_body(gzip.compress(data), "gzip", LIMITS) == data
+    assert decode_body(zlib.compress(data), "deflate", LIMITS) == data
+    raw = zlib.compressobj(wbits=-15)
+    assert decode_body(raw.compress(data) + raw.flush(), "deflate", LIMITS) == data
+    assert decode_body(brotli.compress(data), "br", LIMITS) == data
+    assert decode_body(brotli.compress(gzip.compress(data)), "gzip, br", LIMITS) == data
+    assert decode_body(data, "identity", LIMITS) == data
+
+
+def _bomb(size: int) -> bytes:
+    c = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = b"\0" * (1 << 20)
+    out = [c.compress(zeros) for _ in range(size >> 20)]
+    return b"".join(out) + c.flush()
+
+
+def test_gzip_bomb_stops_at_the_cap() -> None:
+    bomb = _bomb(1 << 30)  # 1 GiB of zeros in about 1 MB
+    assert len(bomb) < 2 << 20
+    with pytest.raises(InspectionError) as info:
+        decode_body(bomb, "gzip", LIMITS)
+    assert info.value.reason == "oversize"
+
+
+@pytest.mark.parametrize(("data", "enc"), [(b"not gzip at all", "gzip"), (gzip.compress(b"x" * 100)[:-10], "gzip"),
+                                           (b"\x00\x01", "br"), (b"abc", "compress")])
+def test_corrupt_or_unknown_encoding_is_undecodable(data: bytes, enc: str) -> None:
+    with pytest.raises(InspectionError) as info:
+        decode_body(data, enc, LIMITS)
+    assert info.value.reason == "undecodable"
+
+
+SSE = (b'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"a@b.io"}]}}\n\n'
+       b': keep-alive comment\n\n'
+       b'id: 7\r\nevent: message\r\ndata: {"jsonrpc":"2.0",\r\ndata: "id":2,"result":{}}\r\n\r\n')
+
+
+@pytest.mark.parametrize("step", [1, 3, 17, len(SSE)])
+def test_sse_events_identical_however_the_stream_is_split(step: int) -> None:
+    s = SseStream()
+    events = []
+    for i in range(0, len(SSE), step):
+        events += s.feed(SSE[i:i + step])
+    events += s.close()
+    assert b"".join(e.raw for e in events) == SSE
+    assert len(events) == 3
+    first = events[0].parsed()
+    assert [seg.text for seg in first.segments] == ["a@b.io"]
+    assert first.render({0: "[EMAIL]"}) == (b'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":'
+                                           b'[{"type":"text","text":"[EMAIL]"}]}}\n\n')
+    multi = events[2].parsed()
+    assert multi.mcp is not None and multi.mcp.ids == [2]
+
+
+def test_sse_event_cap() -> None:
+    s = SseStream(max_event_bytes=100)
+    out = s.feed(b"data: " + b"x" * 200)
+    assert len(out) == 1 and out[0].oversize
+    rest = s.feed(b"yyy\n\ndata: ok\n\n")
+    assert rest[0].oversize and not rest[1].oversize
+
+
+leaves = st.recursive(
+    st.text(max_size=20) | st.integers() | st.booleans() | st.none(),
+    lambda ch: st.lists(ch, max_size=4) | st.dictionaries(st.text(max_size=8), ch, max_size=4), max_leaves=20)
+
+
+@settings(max_examples=150, deadline=None)
+@given(leaves, st.integers(), st.data())
+def test_property_render_changes_only_the_replaced_leaves(payload: object, rpc_id: int, data: st.DataObject) -> None:
+    msg = {"jsonrpc": "2.0", "id": rpc_id, "result": {"structuredContent": payload}}
+    body = json.dumps(msg).encode()
+    p = parse(body, BodyKind.JSON)
+    assert p.render({}) == body
+    if not p.segments:
+        return
+    chosen = data.draw(st.sets(st.integers(0, len(p.segments) - 1), max_size=3))
+    out = json.loads(p.render({i: "<R>" for i in chosen}))
+    assert out["id"] == rpc_id and out["jsonrpc"] == "2.0"
+    again = parse(json.dumps(out).encode(), BodyKind.JSON)
+    assert len(again.segments) == len(p.segments)
+    for i, (a, b) in enumerate(zip(p.segments, again.segments, strict=True)):
+        assert b.location == a.location
+        assert b.text == ("<R>" if i in chosen else a.text)
