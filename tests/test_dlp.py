@@ -1,0 +1,157 @@
+"""The whole pipeline on real detectors and the embedded default policy, without and with the server."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icap_dlp.client import IcapClient
+from icap_dlp.config import load_settings
+from icap_dlp.dlp import inspect_message, load_bundle
+from icap_dlp.model import Action, Direction, RequestContext
+
+BUNDLE = load_bundle(load_settings({}, env={}))
+CTX = RequestContext(direction=Direction.RESPMOD, service="respmod")
+SECRETS = ["AKIAIOSFODNN7EXAMPLE", "4111 1111 1111 1111", "alice@example.com", "10.20.30.40",
+           "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", "DE89 3704 0044 0532 0130 00"]
+
+
+def result(text: str, rpc_id: object = 1) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": rpc_id,
+                       "result": {"content": [{"type": "text", "text": text}]}}).encode()
+
+
+def test_same_value_gets_the_same_replacement_everywhere() -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": 3, "result": {
+        "content": [{"type": "text", "text": "key AKIAIOSFODNN7EXAMPLE"}],
+        "structuredContent": {"key": "AKIAIOSFODNN7EXAMPLE", "other": "AKIAI44QH8DHBEXAMPLE"}}}).encode()
+    r = inspect_message(BUNDLE, CTX, body, content_type="application/json")
+    out = json.loads(r.body or b"")
+    assert out["result"]["content"][0]["text"] == "key [AWS_ACCESS_KEY_ID]"
+    assert out["result"]["structuredContent"]["key"] == "[AWS_ACCESS_KEY_ID]"
+
+
+def test_gzip_body_is_inspected_and_returned_as_identity() -> None:
+    body = gzip.compress(result("mail alice@example.com"))
+    r = inspect_message(BUNDLE, CTX, body, content_type="application/json", content_encoding="gzip")
+    assert r.decision.action is Action.REDACT
+    assert json.loads(r.body or b"")["result"]["content"][0]["text"] == "mail [EMAIL_ADDRESS]"
+
+
+def test_bulk_cards_block_with_a_jsonrpc_error_for_the_same_id() -> None:
+    text = "\n".join(f"row {i} 4111 1111 1111 1111" for i in range(10))
+    r = inspect_message(BUNDLE, CTX, result(text, "abc"), content_type="application/json", incident="inc1")
+    assert r.decision.action is Action.BLOCK and r.decision.rules[0] == "block-bulk-cards-and-national-ids"
+    err = json.loads(r.body or b"")
+    assert err == {"jsonrpc": "2.0", "id": "abc", "error": {
+        "code": -32001, "message": "Blocked by a data-protection policy (incident inc1)",
+        "data": {"incident_id": "inc1", "blocked_by": "icap-dlp"}}}
+
+
+def test_non_mcp_block_is_a_page_in_the_accepted_format() -> None:
+    text = " ".join("4111 1111 1111 1111" for _ in range(10)).encode()
+    r = inspect_message(BUNDLE, CTX, text, content_type="text/plain", accept="text/html")
+    assert r.decision.action is Action.BLOCK and r.status == 403
+    assert r.content_type is not None and r.content_type.startswith("text/html")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="abcdefghij klmnop", max_size=30), min_size=1, max_size=6), st.data())
+def test_property_planted_values_never_survive_and_output_parses(words: list[str], data: st.DataObject) -> None:
+    rng = random.Random(data.draw(st.integers(0, 10**6)))
+    leaves = {f"k{i}": w for i, w in enumerate(words)}
+    planted = []
+    for k in rng.sample(sorted(leaves), k=min(len(leaves), data.draw(st.integers(0, 3)))):
+        secret = rng.choice(SECRETS)
+        leaves[k] = f"{leaves[k]} {secret} end"
+        planted.append(secret)
+    body = json.dumps({"jsonrpc": "2.0", "id": 9, "result": {"structuredContent": leaves}}).encode()
+    r = inspect_message(BUNDLE, CTX, body, content_type="application/json")
+    if not planted:
+        assert r.decision.action is Action.ALLOW and r.body is None
+        return
+    out = (r.body or b"").decode()
+    parsed = json.loads(out)
+    assert parsed["id"] == 9
+    for s in planted:
+        assert s not in out
+    for k, v in leaves.items():
+        if not any(s in v for s in SECRETS):
+            assert parsed["result"]["structuredContent"][k] == v
+
+
+def test_monitor_mode_passes_but_records(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from icap_dlp.config import default_policy_path
+
+    p = tmp_path / "monitor.yaml"
+    p.write_text(default_policy_path().read_text().replace("mode: enforce", "mode: monitor"))
+    b = load_bundle(load_settings({"policy": str(p)}, env={}))
+    r = inspect_message(b, CTX, result("key AKIAIOSFODNN7EXAMPLE"), content_type="application/json")
+    assert r.decision.action is Action.ALLOW and r.decision.intended is Action.REDACT and r.body is None
+
+
+@pytest.fixture(scope="module")
+def dlp(tmp_path_factory):  # type: ignore[no-untyped-def]
+    from tests.conftest import start_server
+
+    srv = start_server(tmp_path_factory.mktemp("dlp"), "--workers", "1", "--max-body-bytes", "65536")
+    yield srv
+    srv.stop()
+
+
+def test_server_redacts_and_fixes_headers(dlp) -> None:  # type: ignore[no-untyped-def]
+    body = gzip.compress(result("card 4111 1111 1111 1111"))
+    with IcapClient("127.0.0.1", dlp.port) as c:
+        r = c.respmod(body, extra_response_headers={"Content-Encoding": "gzip"})
+        assert r.status == 200 and r.headers.get("X-DLP-Decision") == "redact"
+        assert r.headers.get("X-DLP-Rules") == "redact-structured-pii"
+        assert r.http_response is not None
+        assert r.http_response.headers.get("Content-Encoding") is None
+        assert r.http_response.headers.get("Content-Length") == str(len(r.body or b""))
+        assert json.loads(r.body or b"")["result"]["content"][0]["text"] == "card ***************1111"
+        clean = c.respmod(result("nothing here"))
+        assert clean.status == 204 and clean.headers.get("X-DLP-Decision") == "allow"
+
+
+def test_server_gzip_bomb_and_corrupt_gzip_fail_closed(dlp) -> None:  # type: ignore[no-untyped-def]
+    import zlib
+
+    c_ = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join(c_.compress(b"\0" * (1 << 20)) for _ in range(64)) + c_.flush()
+    with IcapClient("127.0.0.1", dlp.port) as c:
+        r = c.respmod(bomb, extra_response_headers={"Content-Encoding": "gzip"})
+        assert r.headers.get("X-DLP-Failure") == "oversize:closed"
+        assert json.loads(r.body or b"")["error"] == "blocked"
+    with IcapClient("127.0.0.1", dlp.port) as c:
+        r = c.respmod(b"\x1f\x8bnot really", extra_response_headers={"Content-Encoding": "gzip"})
+        assert r.headers.get("X-DLP-Failure") == "undecodable:closed"
+        assert r.http_response is not None and r.http_response.status == 403
+
+
+def test_server_reqmod_block_answers_the_client_directly(dlp) -> None:  # type: ignore[no-untyped-def]
+    text = "\n".join(f"{i} 4111 1111 1111 1111" for i in range(10))
+    call = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                       "params": {"name": "upload", "arguments": {"csv": text}}}).encode()
+    with IcapClient("127.0.0.1", dlp.port) as c:
+        r = c.reqmod(call)
+        assert r.status == 200 and r.http_request is None and r.http_response is not None
+        assert json.loads(r.body or b"")["id"] == 5
+        ctx = r.headers.get("X-DLP-Context")
+        assert ctx and ctx.startswith("v1.")
+
+
+def test_server_sse_event_split_across_chunks_and_the_preview(dlp) -> None:  # type: ignore[no-untyped-def]
+    ev1 = b'data: {"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"key AKIAIOSFODNN7EXAMPLE"}]}}\n\n'
+    ev2 = b'data: {"jsonrpc":"2.0","method":"notifications/progress","params":{"p":1}}\n\n'
+    stream = ev1 + ev2
+    with IcapClient("127.0.0.1", dlp.port) as c:
+        r = c.respmod(stream, content_type="text/event-stream", preview=20, allow_204=False, chunk_size=7)
+        assert r.status == 200
+        out = r.body or b""
+        assert b"AKIAIOSFODNN7EXAMPLE" not in out and b"[AWS_ACCESS_KEY_ID]" in out
+        assert out.endswith(ev2)
