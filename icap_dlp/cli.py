@@ -21,8 +21,22 @@ def _serve(args: argparse.Namespace) -> int:
     from icap_dlp.server import Master
     from icap_dlp.service import build_inspector
 
+    import logging
+    import os
+    import secrets
+
+    from icap_dlp.dlp import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
+
     settings = load_settings(vars(args))
     setup_logging(settings.log_level)
+    if not os.environ.get(HMAC_KEY_ENV) and not os.environ.get(HMAC_KEY_FILE_ENV):
+        # One key for every worker of this instance (inherited by the worker processes), so hashed
+        # tokens and X-DLP-Context signatures agree across workers. Several instances behind a
+        # load balancer need the same configured key.
+        os.environ[HMAC_KEY_ENV] = secrets.token_hex(32)
+        logging.getLogger("icap_dlp").warning(
+            "no HMAC key configured (%s or %s): generated one for this instance; hashed tokens and "
+            "X-DLP-Context are not comparable across instances", HMAC_KEY_FILE_ENV, HMAC_KEY_ENV)
     watch = [Path(settings.policy) if settings.policy else default_policy_path()]
     if settings.detectors:
         watch.append(Path(settings.detectors))

@@ -98,7 +98,8 @@ def test_per_tool_rule_uses_the_reqmod_context_carried_by_squid(dsquid: Squid, o
     other = call("calendar")
     assert other["result"]["content"][0]["text"] == "HR contact: [EMAIL_ADDRESS]"
     hr = call("hr_lookup")
-    assert hr["id"] == 77 and hr["error"]["code"] == -32001
+    assert hr["id"] == 77 and "error" in hr, dsquid.log("access.log")[-3000:]
+    assert hr["error"]["code"] == -32001
     assert "block-email-from-hr-tool" in dsquid.log("access.log")
 
 
