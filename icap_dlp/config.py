@@ -66,6 +66,21 @@ class Settings(BaseModel):
     on_error: FailMode = Field(
         "closed", description="inspection failed (undecodable, timeout, internal): open or closed"
     )
+    # -- audit ------------------------------------------------------------------------------
+    audit_file: str | None = Field(
+        None, description="JSON Lines audit file (one per worker: audit.jsonl -> audit.w0.jsonl)")
+    audit_stdout: bool = Field(False, description="also write audit records to stdout (containers)")
+    audit_syslog: str | None = Field(None, description="syslog receiver, udp://host:port or tcp://host:port")
+    audit_format: Literal["json", "cef"] = Field("json", description="syslog message format")
+    audit_clean_allows: bool = Field(False, description="also record clean allows (default: metrics only)")
+    audit_query: Literal["drop", "hash", "keep"] = Field(
+        "drop", description="URL query strings in audit records: drop, keyed hash, or keep")
+    audit_queue_size: int = Field(10000, ge=1, description="records waiting for the sinks, per worker")
+    audit_backpressure: Literal["drop", "block"] = Field(
+        "block", description="queue full: block (write inline, never lose a record) or drop (counted)")
+    audit_rotate_bytes: int = Field(100 * 1024 * 1024, ge=1024, description="rotate the audit file at this size")
+    audit_keep: int = Field(10, ge=1, description="rotated audit files to keep")
+    audit_fsync_interval: float = Field(1.0, ge=0, description="seconds between fsyncs of the audit file")
     # -- logging ----------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
 

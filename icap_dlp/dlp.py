@@ -123,6 +123,7 @@ class MessageResult:
     findings: list[list[Finding]] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     bytes_inspected: int = 0
+    parts: list[MessageResult] = field(default_factory=list)  # SSE: one result per event
 
 
 def _with_mcp(ctx: RequestContext, mcp: Any) -> RequestContext:
@@ -271,6 +272,6 @@ class SseInspector:
         for r in self.results:
             merged.rules += [x for x in r.decision.rules if x not in merged.rules]
             merged.findings += r.decision.findings
-        res = MessageResult(merged, None, mcp=worst.mcp)
+        res = MessageResult(merged, None, mcp=worst.mcp, parts=list(self.results))
         res.bytes_inspected = sum(r.bytes_inspected for r in self.results)
         return res

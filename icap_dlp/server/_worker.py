@@ -41,8 +41,10 @@ class Worker:
         self.settings = settings
         self.factory = factory
         self.index = index
-        self.app = Application(settings, factory(settings))
+        self.decision_sinks: list[Callable[[Any], None]] = []
+        self.app = Application(settings, self._install(factory(settings)))
         self.connections: dict[asyncio.Task[Any], Connection] = {}
+        self.audit: Any = None
         self._stop = asyncio.Event()
         self._reloading = False
 
@@ -64,6 +66,39 @@ class Worker:
         finally:
             self.connections.pop(task, None)
 
+    def _install(self, inspector: Inspector) -> Inspector:
+        """The decision sinks (audit) belong to the worker and survive reloads."""
+        if hasattr(inspector, "sinks"):
+            inspector.sinks = self.decision_sinks
+        return inspector
+
+    def _start_audit(self) -> None:
+        s = self.settings
+        if not (s.audit_file or s.audit_stdout or s.audit_syslog):
+            return
+        from icap_dlp.audit import AuditLogger, JsonlFileSink, StdoutSink, SyslogSink, build_record
+        from icap_dlp.model import Action
+
+        sinks: list[Any] = []
+        if s.audit_file:
+            sinks.append(JsonlFileSink(s.audit_file, self.index, rotate_bytes=s.audit_rotate_bytes,
+                                       keep=s.audit_keep, fsync_interval=s.audit_fsync_interval))
+        if s.audit_stdout:
+            sinks.append(StdoutSink())
+        if s.audit_syslog:
+            sinks.append(SyslogSink(s.audit_syslog, s.audit_format))
+        self.audit = AuditLogger(sinks, queue_size=s.audit_queue_size, backpressure=s.audit_backpressure)
+        self.audit.start()
+        audit = self.audit
+
+        def record(report: Any) -> None:
+            clean = report.action is Action.ALLOW and report.intended is Action.ALLOW and not report.failure
+            if clean and not s.audit_clean_allows:
+                return
+            audit.emit(build_record(report, worker=self.index, query_mode=s.audit_query))
+
+        self.decision_sinks.append(record)
+
     async def reload(self) -> None:
         if self._reloading:
             return
@@ -75,7 +110,7 @@ class Worker:
             log.error("reload rejected, keeping the current policy: %s", exc)
         else:
             old = self.app.istag
-            self.app.inspector = inspector
+            self.app.inspector = self._install(inspector)
             log.info("reloaded", extra={"fields": {"istag_old": old, "istag": inspector.istag}})
         finally:
             self._reloading = False
@@ -88,6 +123,7 @@ class Worker:
         sock.listen(1024)
         sock.setblocking(False)
         server = await asyncio.start_server(self._client, sock=sock)
+        self._start_audit()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, self.stop)
             loop.add_signal_handler(signal.SIGINT, self.stop)
@@ -112,6 +148,8 @@ class Worker:
                 await asyncio.wait(still, timeout=2)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 2)
+        if self.audit is not None:
+            await self.audit.close()
 
 
 def run_worker(settings: Settings, factory: InspectorFactory, index: int,
