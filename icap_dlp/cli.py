@@ -18,14 +18,13 @@ _COMMAND_MODULES = ("icap_dlp.detection._cli", "icap_dlp.policy._cli")
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from icap_dlp.server import Master
-    from icap_dlp.service import build_inspector
-
     import logging
     import os
     import secrets
 
     from icap_dlp.dlp import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
+    from icap_dlp.server import Master
+    from icap_dlp.service import build_inspector
 
     settings = load_settings(vars(args))
     setup_logging(settings.log_level)

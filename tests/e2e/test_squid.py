@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import CLEAN_JSON, SSE_EVENTS, SSE_GAP, Origin, Squid, curl, sha, sized_json
+from tests.e2e.conftest import CLEAN_JSON, SSE_GAP, Origin, Squid, curl, sha, sized_json
 
 pytestmark = pytest.mark.e2e
 

@@ -78,7 +78,7 @@ def test_pipelined_requests_are_answered_in_order(shared_server: ServerProc) -> 
 
 def test_connection_close_is_honoured(shared_server: ServerProc) -> None:
     port = shared_server.port
-    out = raw_exchange(port, f"OPTIONS icap://h/respmod ICAP/1.0\r\nConnection: close\r\n\r\n".encode())
+    out = raw_exchange(port, b"OPTIONS icap://h/respmod ICAP/1.0\r\nConnection: close\r\n\r\n")
     assert out.startswith(b"ICAP/1.0 200") and not out.endswith(b"<timeout>")
 
 
