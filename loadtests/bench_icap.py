@@ -28,7 +28,7 @@ from icap_dlp.client import IcapClient
 
 
 def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_204: bool,
-          out: mp.Queue) -> None:  # type: ignore[type-arg]
+          out: mp.Queue, service: str | None = None) -> None:  # type: ignore[type-arg]
     _, method, ctype, body = SCENARIOS[scenario]
     c = IcapClient("127.0.0.1", port, timeout=60)
     lat: list[float] = []
@@ -39,9 +39,11 @@ def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_2
         t = time.perf_counter()
         try:
             if method == "RESPMOD":
-                r = c.respmod(body, content_type=ctype, preview=preview, allow_204=allow_204)
+                r = c.respmod(body, content_type=ctype, preview=preview, allow_204=allow_204,
+                              service=service or "respmod")
             else:
-                r = c.reqmod(body, content_type=ctype, preview=preview, allow_204=allow_204)
+                r = c.reqmod(body, content_type=ctype, preview=preview, allow_204=allow_204,
+                             service=service or "reqmod")
             statuses[r.status] = statuses.get(r.status, 0) + 1
             if r.status not in (200, 204):
                 errors += 1
@@ -84,6 +86,7 @@ def main() -> int:
     ap.add_argument("--start", action="store_true", help="start icap-dlp on a free port first")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--policy", default=None)
+    ap.add_argument("--service", default=None, help="ICAP service name (default: respmod / reqmod)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     server = None
@@ -106,7 +109,8 @@ def main() -> int:
     try:
         q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         preview = None if args.preview < 0 else args.preview
-        procs = [mp.Process(target=_loop, args=(port, args.scenario, args.seconds, preview, not args.no204, q))
+        procs = [mp.Process(target=_loop, args=(port, args.scenario, args.seconds, preview, not args.no204, q,
+                                                     args.service))
                  for _ in range(args.connections)]
         for p in procs:
             p.start()

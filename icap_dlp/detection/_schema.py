@@ -59,6 +59,10 @@ class Detector(_Strict):
     ner_label: str | None = Field(None, description="spaCy label for kind: ner (PERSON, GPE, ORG, NORP ...)")
     keywords: list[str] = Field(default_factory=list, description="literal, case-insensitive prefilter")
     min_digits: int | None = Field(None, ge=1, le=32, description="prefilter: a run of this many digits")
+    anchor: str | None = Field(
+        None, description="a cheap regex (Hyperscan syntax, case-insensitive) every match must contain: "
+                          "with Hyperscan installed the patterns only run in windows around its matches")
+    anchor_window: int = Field(160, ge=8, le=4096, description="characters around an anchor match to scan")
     patterns: list[Pattern] = Field(default_factory=list)
     validator: ValidatorRef | None = None
     context: Context | None = None

@@ -147,3 +147,33 @@ def test_ner_without_a_model_is_a_clear_error() -> None:
 
     with pytest.raises(ConfigError, match="NER needs a spaCy model"):
         find_model("no_such_model_pkg")
+
+
+@pytest.mark.parametrize("use_hyperscan", [True, False])
+def test_prefilter_engines_agree(monkeypatch: pytest.MonkeyPatch, use_hyperscan: bool) -> None:
+    import sys
+
+    from icap_dlp.detection._engine import Prefilter
+
+    if not use_hyperscan:
+        monkeypatch.setitem(sys.modules, "hyperscan", None)
+    p = Prefilter(["akia", "@", "비밀번호", "-----begin"], [4, 9])
+    assert p.engine == ("hyperscan" if use_hyperscan and "hyperscan" in sys.modules else "python") or not use_hyperscan
+    found, longest, _ = p.scan("x AKIA mail@x 비밀번호: 12345 -----BEGIN")
+    assert found == {"akia", "@", "비밀번호", "-----begin"}
+    assert longest >= 4 and longest < 9
+    assert p.scan("nothing here")[:2] == (set(), 0)
+
+
+def test_anchored_windows_find_what_a_full_scan_finds() -> None:
+    import sys
+
+    sys.path.insert(0, str(REPO / "loadtests"))
+    from bench_detection import mixed
+
+    text = mixed(200_000, seed=11)
+    windowed = ENGINE.scan(text)
+    full = Engine(LIB, REGEX_IDS)
+    full.prefilter._db = None  # the pure-Python prefilter: no anchors, whole-text scans
+    assert [(f.detector_id, f.start, f.end) for f in windowed] == \
+        [(f.detector_id, f.start, f.end) for f in full.scan(text)]
