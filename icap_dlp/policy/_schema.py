@@ -172,8 +172,21 @@ class PolicyFile(_Strict):
     tests: list[PolicyTest] = Field(default_factory=list)
 
 
+_LISTIFIED = {"Condition": ("direction", "service", "http_method", "host", "url", "content_type", "mcp_method",
+                             "tool", "user", "group", "client_ip"),
+              "Detect": ("detectors", "entity_types", "categories")}
+
+
 def json_schema() -> dict[str, Any]:
     schema = PolicyFile.model_json_schema(by_alias=True)
+    # These fields accept a single value as shorthand for a one-element list.
+    for model, fields in _LISTIFIED.items():
+        props = schema["$defs"][model]["properties"]
+        for name in fields:
+            alts = props[name]["anyOf"]
+            arrays = [a for a in alts if a.get("type") == "array"]
+            if arrays:
+                alts.insert(1, arrays[0]["items"])
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://icap-dlp.dev/schemas/policy.schema.json"
     schema["title"] = "icap-dlp policy file"
