@@ -128,3 +128,12 @@ def pydantic_errors(doc: YamlDoc, exc: Any, prefix: Sequence[str | int] = ()) ->
             msg = "unknown key (not in the schema)"
         errors.append(doc.error(loc, msg))
     return ConfigErrors(errors)
+
+
+def published_schema(model: Any, name: str, title: str) -> dict[str, Any]:
+    """The JSON Schema published under ``schemas/`` for a strict pydantic model."""
+    schema: dict[str, Any] = model.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://icap-dlp.dev/schemas/{name}.schema.json"
+    schema["title"] = title
+    return schema

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from icap_dlp._yaml import published_schema
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -91,11 +93,7 @@ class DetectorFile(_Strict):
 
 
 def json_schema() -> dict[str, Any]:
-    schema = DetectorFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://icap-dlp.dev/schemas/detectors.schema.json"
-    schema["title"] = "icap-dlp detector file"
-    return schema
+    return published_schema(DetectorFile, "detectors", "icap-dlp detector file")
 
 
 if __name__ == "__main__":

@@ -27,17 +27,20 @@ def add_commands(sub: Any) -> None:
 
 
 def _bundle(args: argparse.Namespace) -> Any:
+    """The compiled policy, or None after printing its errors (file:line: field: message)."""
     from icap_dlp.dlp import load_bundle
 
-    settings = load_settings({"policy": args.path, "detectors": args.detectors}, env={})
-    return load_bundle(settings, args.path or default_policy_path())
+    try:
+        settings = load_settings({"policy": args.path, "detectors": args.detectors}, env={})
+        return load_bundle(settings, args.path or default_policy_path())
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return None
 
 
 def _lint(args: argparse.Namespace) -> int:
-    try:
-        bundle = _bundle(args)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    bundle = _bundle(args)
+    if bundle is None:
         return 1
     problems = []
     runner = getattr(bundle.library, "run_examples", None)
@@ -51,18 +54,12 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _expected(value: Any) -> Any:
-    return value
-
-
 def _test(args: argparse.Namespace) -> int:
     from icap_dlp.dlp import inspect_message
     from icap_dlp.model import Direction, RequestContext
 
-    try:
-        bundle = _bundle(args)
-    except ConfigError as exc:
-        print(exc.render(), file=sys.stderr)
+    bundle = _bundle(args)
+    if bundle is None:
         return 1
     failures = 0
     for lt in bundle.policy.tests:

@@ -71,15 +71,7 @@ def compile_condition(cond: Condition | None, doc: YamlDoc, path: tuple[str | in
 
         checks.append(check)
 
-    for name in ("direction", "service", "http_method", "content_type", "mcp_method"):
-        pats = getattr(cond, name)
-        if pats is not None:
-            try:
-                m = _glob(pats)
-            except regex.error as exc:
-                raise doc.error((*path, name), f"invalid regex: {exc}") from None
-            field_check(name, _getter(name), m)
-    for name in ("host", "url"):
+    for name in ("direction", "service", "http_method", "content_type", "mcp_method", "host", "url"):
         pats = getattr(cond, name)
         if pats is not None:
             try:

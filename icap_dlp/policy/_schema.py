@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from icap_dlp._yaml import published_schema
+
 FailMode = Literal["open", "closed"]
 ActionName = Literal["allow", "monitor", "redact", "block"]
 StrList = Annotated[list[str], Field(min_length=1)]
@@ -178,7 +180,7 @@ _LISTIFIED = {"Condition": ("direction", "service", "http_method", "host", "url"
 
 
 def json_schema() -> dict[str, Any]:
-    schema = PolicyFile.model_json_schema(by_alias=True)
+    schema = published_schema(PolicyFile, "policy", "icap-dlp policy file")
     # These fields accept a single value as shorthand for a one-element list.
     for model, fields in _LISTIFIED.items():
         props = schema["$defs"][model]["properties"]
@@ -187,9 +189,6 @@ def json_schema() -> dict[str, Any]:
             arrays = [a for a in alts if a.get("type") == "array"]
             if arrays:
                 alts.insert(1, arrays[0]["items"])
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["$id"] = "https://icap-dlp.dev/schemas/policy.schema.json"
-    schema["title"] = "icap-dlp policy file"
     return schema
 
 
