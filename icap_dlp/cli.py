@@ -24,7 +24,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from icap_dlp.dlp import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
     from icap_dlp.server import Master
-    from icap_dlp.service import build_inspector
+    from icap_dlp.service import build_inspector, policy_snapshot
 
     settings = load_settings(vars(args))
     setup_logging(settings.log_level)
@@ -39,7 +39,7 @@ def _serve(args: argparse.Namespace) -> int:
     watch = [Path(settings.policy) if settings.policy else default_policy_path()]
     if settings.detectors:
         watch.append(Path(settings.detectors))
-    return Master(settings, build_inspector, watch=watch).run()
+    return Master(settings, build_inspector, watch=watch, snapshot=policy_snapshot).run()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,7 +22,15 @@ from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import Engine, load_library
 from icap_dlp.errors import ConfigError
 from icap_dlp.model import Action, Finding, RequestContext, Segment
-from icap_dlp.policy import Decision, Operator, Policy, compile_policy, load_policy_docs
+from icap_dlp.policy import (
+    Decision,
+    Operator,
+    Policy,
+    PolicyTexts,
+    compile_policy,
+    load_policy_docs,
+    read_policy_texts,
+)
 
 log = logging.getLogger("icap_dlp.dlp")
 
@@ -66,10 +74,16 @@ class Bundle:
         return self.policy.version
 
 
-def load_bundle(settings: Settings, policy_path: str | Path | None = None) -> Bundle:
-    """Load policy and detectors; raise ConfigError (file, line, field) when they are invalid."""
+def load_bundle(settings: Settings, policy_path: str | Path | None = None,
+                texts: PolicyTexts | None = None) -> Bundle:
+    """Load policy and detectors; raise ConfigError (file, line, field) when they are invalid.
+
+    ``texts`` is a snapshot of the policy files (the master validates one and hands the same
+    snapshot to every worker, so all of them run exactly the version that was checked).
+    """
     path = Path(policy_path or settings.policy or default_policy_path())
-    docs = load_policy_docs(path)
+    texts = texts if texts is not None else read_policy_texts(path)
+    docs = load_policy_docs(path, texts)
     extra: list[str] = []
     if settings.detectors:
         extra.append(settings.detectors)
@@ -79,7 +93,7 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None) -> Bu
     lookup = {d.id: (d.entity_type, d.category) for d in library.detectors}
     ner_ids = frozenset(d.id for d in library.detectors if getattr(d, "kind", "regex") == "ner")
     policy = compile_policy(path, frozenset(lookup), library_lookup=lookup,
-                            library_hash=library.fingerprint, ner_ids=ner_ids)
+                            library_hash=library.fingerprint, ner_ids=ner_ids, texts=texts)
     engine = make_engine(library, policy)
     key = load_hmac_key(settings)
     ephemeral = key is None

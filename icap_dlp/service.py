@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icap_dlp import content
-from icap_dlp.config import Settings
+from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.context import build_context, encode_context
 from icap_dlp.dlp import (
     Bundle,
@@ -36,6 +36,7 @@ from icap_dlp.pipeline import (
     Unmodified,
     echo_stream_plan,
 )
+from icap_dlp.policy import PolicyTexts, read_policy_texts
 
 log = logging.getLogger("icap_dlp.service")
 
@@ -229,6 +230,11 @@ class DlpInspector:
         return DlpTransaction(self, request, client)
 
 
-def build_inspector(settings: Settings) -> Inspector:
+def build_inspector(settings: Settings, texts: PolicyTexts | None = None) -> Inspector:
     """Load policy and detectors; raise ConfigError (file, line, field) when they are invalid."""
-    return DlpInspector(settings, load_bundle(settings))
+    return DlpInspector(settings, load_bundle(settings, texts=texts))
+
+
+def policy_snapshot(settings: Settings) -> PolicyTexts:
+    """Read the policy files once (the master validates this snapshot and ships it to workers)."""
+    return read_policy_texts(settings.policy or default_policy_path())

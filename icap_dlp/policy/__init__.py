@@ -7,8 +7,10 @@ from icap_dlp.policy._policy import (
     LoadedTest,
     Located,
     Policy,
+    PolicyTexts,
     compile_policy,
     load_policy_docs,
+    read_policy_texts,
 )
 from icap_dlp.policy._schema import GlobalSettings, Operator, PolicyFile, json_schema
 
@@ -22,7 +24,9 @@ __all__ = [
     "Operator",
     "Policy",
     "PolicyFile",
+    "PolicyTexts",
     "compile_policy",
     "json_schema",
     "load_policy_docs",
+    "read_policy_texts",
 ]

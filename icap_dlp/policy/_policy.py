@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
+from icap_dlp._yaml import YamlDoc, load_yaml, pydantic_errors
 from icap_dlp.errors import ConfigError, ConfigErrors
 from icap_dlp.model import Action, Finding, RequestContext
 from icap_dlp.policy._conditions import (
@@ -195,11 +195,26 @@ def _policy_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_policy_docs(path: str | Path) -> list[tuple[YamlDoc, PolicyFile]]:
+PolicyTexts = dict[str, str]
+"""A snapshot of a policy: file path -> its text, read once and shared by the master and workers."""
+
+
+def read_policy_texts(path: str | Path) -> PolicyTexts:
+    out: PolicyTexts = {}
+    for p in _policy_files(Path(path)):
+        try:
+            out[str(p)] = p.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read: {exc}", file=str(p)) from exc
+    return out
+
+
+def load_policy_docs(path: str | Path, texts: PolicyTexts | None = None) -> list[tuple[YamlDoc, PolicyFile]]:
     out = []
     errors: list[ConfigError] = []
-    for p in _policy_files(Path(path)):
-        doc = load_yaml_file(p)
+    texts = texts if texts is not None else read_policy_texts(path)
+    for name, text in texts.items():
+        doc = load_yaml(text, name)
         if not isinstance(doc.data, dict):
             errors.append(ConfigError("a policy file must be a mapping", file=doc.file, line=1))
             continue
@@ -214,13 +229,15 @@ def load_policy_docs(path: str | Path) -> list[tuple[YamlDoc, PolicyFile]]:
 
 def compile_policy(path: str | Path, library_ids: frozenset[str], *,
                    library_lookup: dict[str, tuple[str, str]] | None = None,
-                   library_hash: str = "", ner_ids: frozenset[str] = frozenset()) -> Policy:
+                   library_hash: str = "", ner_ids: frozenset[str] = frozenset(),
+                   texts: PolicyTexts | None = None) -> Policy:
     """Load and check a policy. ``library_lookup`` maps detector id -> (entity_type, category).
 
     Selecting by category never pulls in NER detectors (``ner_ids``): NER is costly, so a rule
     asks for it by detector id or entity type (PERSON, LOCATION ...).
     """
-    docs = load_policy_docs(path)
+    texts = texts if texts is not None else read_policy_texts(path)
+    docs = load_policy_docs(path, texts)
     lookup = library_lookup or {}
     errors: list[ConfigError] = []
     settings: GlobalSettings | None = None
@@ -231,7 +248,7 @@ def compile_policy(path: str | Path, library_ids: frozenset[str], *,
     detector_paths: list[str] = []
     hasher = hashlib.sha256(library_hash.encode())
     for doc, pf in docs:
-        hasher.update(Path(doc.file).read_bytes())
+        hasher.update(doc.file.encode() + b"\0" + texts[doc.file].encode())
         if pf.settings is not None:
             if settings is not None:
                 errors.append(doc.error(("settings",), f"settings are already given in {settings_file}"))

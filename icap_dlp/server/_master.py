@@ -27,7 +27,8 @@ log = logging.getLogger("icap_dlp.master")
 
 
 def _worker_entry(settings_data: dict[str, Any], factory: InspectorFactory, index: int,
-                  ready: multiprocessing.connection.Connection) -> None:
+                  ready: multiprocessing.connection.Connection, texts: Any,
+                  control: multiprocessing.connection.Connection) -> None:
     settings = Settings.model_validate(settings_data)
     setup_logging(settings.log_level)
     # The master handles SIGINT from a terminal; the worker stops on the SIGTERM it forwards.
@@ -38,7 +39,7 @@ def _worker_entry(settings_data: dict[str, Any], factory: InspectorFactory, inde
         ready.close()
 
     try:
-        run_worker(settings, factory, index, on_ready=on_ready)
+        run_worker(settings, factory, index, on_ready=on_ready, texts=texts, control=control)
     except ConfigError as exc:
         ready.send(("error", index, str(exc)))
         sys.exit(2)
@@ -61,7 +62,8 @@ def _snapshot(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
 
 class Master:
     def __init__(self, settings: Settings, factory: InspectorFactory,
-                 watch: list[Path] | None = None, watch_interval: float = 1.0) -> None:
+                 watch: list[Path] | None = None, watch_interval: float = 1.0,
+                 snapshot: Callable[[Settings], Any] | None = None) -> None:
         self.settings = settings
         self.factory = factory
         self.ctx = multiprocessing.get_context("spawn")
@@ -72,6 +74,9 @@ class Master:
         self._restarts: list[float] = []
         self.reloads = 0
         self.reload_failures = 0
+        self.snapshot = snapshot or (lambda settings: None)
+        self.texts: Any = None
+        self.controls: dict[int, multiprocessing.connection.Connection] = {}
         self.watch = watch or []
         self.watch_interval = watch_interval
         self._snap = _snapshot(self.watch)
@@ -93,12 +98,19 @@ class Master:
 
     def _spawn(self, index: int, timeout: float = 120.0) -> None:
         recv, send = self.ctx.Pipe(duplex=False)
+        ctl_recv, ctl_send = self.ctx.Pipe(duplex=False)
         proc = self.ctx.Process(
-            target=_worker_entry, args=(self.settings.model_dump(), self.factory, index, send),
+            target=_worker_entry,
+            args=(self.settings.model_dump(), self.factory, index, send, self.texts, ctl_recv),
             name=f"icap-dlp-worker-{index}", daemon=False,
         )
         proc.start()
         send.close()
+        ctl_recv.close()
+        old = self.controls.pop(index, None)
+        if old is not None:
+            old.close()
+        self.controls[index] = ctl_send
         self.workers[index] = proc
         if not recv.poll(timeout):
             raise RuntimeError(f"worker {index} did not start within {timeout:.0f} s")
@@ -113,8 +125,10 @@ class Master:
         port = self._check_port()
         if port != self.settings.port:
             self.settings = self.settings.model_copy(update={"port": port})
-        # Validate the policy once here so a bad file stops start-up with its file:line message.
-        self.factory(self.settings)
+        # Validate the policy once here so a bad file stops start-up with its file:line message;
+        # every worker then builds exactly this snapshot.
+        self.texts = self.snapshot(self.settings)
+        self.factory(self.settings, self.texts)
         signal.signal(signal.SIGTERM, self._on_stop)
         signal.signal(signal.SIGINT, self._on_stop)
         signal.signal(signal.SIGHUP, self._on_hup)
@@ -149,9 +163,11 @@ class Master:
         return self._terminate_all()
 
     def _reload(self) -> None:
-        """Validate the new version here first; only a valid one is sent to the workers."""
+        """Validate the new version here first; only a valid one is sent to the workers, as the
+        same snapshot of the files, so every worker runs exactly what was checked."""
         try:
-            self.factory(self.settings)
+            texts = self.snapshot(self.settings)
+            self.factory(self.settings, texts)
         except ConfigError as exc:
             self.reload_failures += 1
             log.error("reload rejected, the last good policy stays active: %s", exc.render())
@@ -161,10 +177,14 @@ class Master:
             log.error("reload rejected, the last good policy stays active: %s", exc)
             return
         self.reloads += 1
+        self.texts = texts
         log.info("reloading in every worker")
-        for proc in self.workers.values():
-            if proc.pid and proc.is_alive():
-                os.kill(proc.pid, signal.SIGHUP)
+        for index, proc in self.workers.items():
+            if proc.is_alive():
+                try:
+                    self.controls[index].send(("reload", texts))
+                except (OSError, ValueError) as exc:
+                    log.error("cannot reach worker %d: %s", index, exc)
 
     def _reap(self) -> None:
         for index, proc in list(self.workers.items()):

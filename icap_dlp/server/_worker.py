@@ -23,7 +23,9 @@ from icap_dlp.server._connection import Connection
 
 log = logging.getLogger("icap_dlp.worker")
 
-InspectorFactory = Callable[[Settings], Inspector]
+InspectorFactory = Callable[[Settings, Any], Inspector]
+"""``factory(settings, texts)``: ``texts`` is a policy snapshot, or None to read the files."""
+_FROM_DISK = object()
 
 
 def make_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
@@ -37,12 +39,13 @@ def make_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
 
 
 class Worker:
-    def __init__(self, settings: Settings, factory: InspectorFactory, index: int = 0) -> None:
+    def __init__(self, settings: Settings, factory: InspectorFactory, index: int = 0, texts: Any = None) -> None:
         self.settings = settings
         self.factory = factory
         self.index = index
         self.decision_sinks: list[Callable[[Any], None]] = []
-        self.app = Application(settings, self._install(factory(settings)))
+        self.app = Application(settings, self._install(factory(settings, texts)))
+        self._wanted: Any = None
         self.connections: dict[asyncio.Task[Any], Connection] = {}
         self.audit: Any = None
         self._stop = asyncio.Event()
@@ -63,6 +66,8 @@ class Worker:
         self.app.stats.connections += 1
         try:
             await conn.run()
+        except asyncio.CancelledError:
+            pass  # an idle keep-alive connection closed by a graceful shutdown
         finally:
             self.connections.pop(task, None)
 
@@ -99,27 +104,48 @@ class Worker:
 
         self.decision_sinks.append(record)
 
-    async def reload(self) -> None:
+    async def reload(self, texts: Any = _FROM_DISK) -> None:
+        """Build the new version off the event loop, then swap it in. Requests in flight keep the
+        version they started with. Reloads asked for meanwhile collapse into the newest one."""
+        self._wanted = texts
         if self._reloading:
             return
         self._reloading = True
+        loop = asyncio.get_running_loop()
         try:
-            loop = asyncio.get_running_loop()
-            inspector = await loop.run_in_executor(None, self.factory, self.settings)
-        except Exception as exc:  # keep the last good version, whatever went wrong
-            log.error("reload rejected, keeping the current policy: %s", exc)
-        else:
-            old = self.app.istag
-            self.app.inspector = self._install(inspector)
-            log.info("reloaded", extra={"fields": {"istag_old": old, "istag": inspector.istag}})
+            while self._wanted is not None:
+                want, self._wanted = self._wanted, None
+                snapshot = None if want is _FROM_DISK else want
+                try:
+                    inspector = await loop.run_in_executor(None, self.factory, self.settings, snapshot)
+                except Exception as exc:  # keep the last good version, whatever went wrong
+                    log.error("reload rejected, keeping the current policy: %s", exc)
+                    continue
+                old = self.app.istag
+                self.app.inspector = self._install(inspector)
+                log.info("reloaded", extra={"fields": {"istag_old": old, "istag": inspector.istag}})
         finally:
             self._reloading = False
+
+    def _on_control(self, control: Any) -> None:
+        """Messages from the master: ("reload", snapshot)."""
+        loop = asyncio.get_running_loop()
+        try:
+            msg = control.recv()
+        except (EOFError, OSError):
+            loop.remove_reader(control.fileno())
+            return
+        if isinstance(msg, tuple) and msg and msg[0] == "reload":
+            loop.create_task(self.reload(msg[1]))
 
     def stop(self) -> None:
         self._stop.set()
 
-    async def serve(self, sock: socket.socket, on_ready: Callable[[], None] | None = None) -> None:
+    async def serve(self, sock: socket.socket, on_ready: Callable[[], None] | None = None,
+                    control: Any = None) -> None:
         loop = asyncio.get_running_loop()
+        if control is not None:
+            loop.add_reader(control.fileno(), self._on_control, control)
         sock.listen(1024)
         sock.setblocking(False)
         server = await asyncio.start_server(self._client, sock=sock)
@@ -153,13 +179,14 @@ class Worker:
 
 
 def run_worker(settings: Settings, factory: InspectorFactory, index: int,
-               sock: socket.socket | None = None, on_ready: Callable[[], None] | None = None) -> None:
+               sock: socket.socket | None = None, on_ready: Callable[[], None] | None = None,
+               texts: Any = None, control: Any = None) -> None:
     """Entry point of a worker process (also used in-process by tests)."""
     sock = sock or make_socket(settings.host, settings.port)
 
     async def main() -> None:
-        worker = Worker(settings, factory, index)
-        await worker.serve(sock, on_ready)
+        worker = Worker(settings, factory, index, texts)
+        await worker.serve(sock, on_ready, control)
 
     if settings.uvloop:
         try:

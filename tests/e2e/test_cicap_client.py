@@ -82,3 +82,19 @@ def test_reqmod_on_the_alias_service(icap_server: ServerProc, tmp_path: Path) ->
     for mode in ("-req", "-resp"):
         rc, out = cicap(icap_server.port, "-s", "dlp", "-f", str(src), mode, "http://origin.test/x", "-v")
         assert rc == 0 and icap_status(out) in (200, 204), out
+
+
+def test_respmod_redaction_through_cicap_client(icap_server: ServerProc, tmp_path: Path) -> None:
+    import json
+
+    src = tmp_path / "mcp.json"
+    src.write_bytes(json.dumps({"jsonrpc": "2.0", "id": 31, "result": {"content": [
+        {"type": "text", "text": "key AKIAIOSFODNN7EXAMPLE mail alice@example.com"}]}}).encode())
+    dst = tmp_path / "out.json"
+    rc, out = cicap(icap_server.port, "-s", "respmod", "-f", str(src), "-resp", "http://mcp.test/mcp",
+                    "-rhx", "Content-Type: application/json", "-o", str(dst), "-v")
+    assert rc == 0 and icap_status(out) == 200, out
+    assert "X-DLP-Decision: redact" in out
+    msg = json.loads(dst.read_bytes())
+    assert msg["id"] == 31
+    assert msg["result"]["content"][0]["text"] == "key [AWS_ACCESS_KEY_ID] mail [EMAIL_ADDRESS]"

@@ -1,0 +1,71 @@
+"""100 reloads, alternating valid and invalid policy files, during a load run: zero failed requests."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from icap_dlp.client import IcapClient
+from icap_dlp.config import default_policy_path
+
+BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [
+    {"type": "text", "text": "key AKIAIOSFODNN7EXAMPLE"}]}}).encode()
+
+
+@pytest.mark.slow
+def test_reloads_under_load_fail_no_request(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pol = tmp_path / "policy.yaml"
+    valid = default_policy_path().read_text()
+    pol.write_text(valid)
+    srv = server_factory("--policy", str(pol), "--workers", "2")
+    stop = threading.Event()
+    results: list[tuple[int, str | None]] = []
+    errors: list[str] = []
+
+    def load() -> None:
+        c = IcapClient("127.0.0.1", srv.port, timeout=10)
+        while not stop.is_set():
+            try:
+                r = c.respmod(BODY)
+                results.append((r.status, r.headers.get("X-DLP-Decision")))
+            except Exception as exc:
+                errors.append(repr(exc))
+                c.close()
+        c.close()
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for t in threads:
+        t.start()
+    tags = set()
+    try:
+        for i in range(100):
+            if i % 2:
+                pol.write_text("version: 1\nname: broken\nrules:\n  - id: x\n    action: explode\n")
+            else:
+                pol.write_text(valid.replace("name: default", f"name: v{i}"))
+            srv.signal(signal.SIGHUP)
+            time.sleep(0.15)
+            if i % 10 == 0:
+                try:
+                    with IcapClient("127.0.0.1", srv.port) as c:
+                        tags.add(c.options("respmod").istag)
+                except OSError as exc:
+                    raise AssertionError(srv.log()[-4000:]) from exc
+    finally:
+        pol.write_text(valid)
+        stop.set()
+        for t in threads:
+            t.join(15)
+    assert not errors, (errors[:5], srv.log()[-4000:])
+    assert len(results) > 200
+    assert all(status == 200 and decision == "redact" for status, decision in results), \
+        sorted(set(results))[:5]
+    assert len(tags) >= 2  # valid versions changed the ISTag
+    log = srv.log()
+    assert log.count("reload rejected") >= 10
+    assert srv.stop() == 0
