@@ -48,6 +48,11 @@ class Settings(BaseModel):
         description="Preview size announced in OPTIONS (0: decide from headers, stream bodies at once)",
     )
     options_ttl: int = Field(300, ge=1, description="Options-TTL in seconds")
+    skip_content_types: str = Field(
+        "image/*,audio/*,video/*,font/*,model/*,application/octet-stream,application/zip,application/pdf,"
+        "application/gzip,application/x-protobuf,application/grpc*,application/vnd.ms-*,"
+        "application/vnd.openxmlformats*",
+        description="comma-separated media-type globs never inspected (answered 204 from the headers)")
     # -- limits -----------------------------------------------------------------------------
     max_connections: int = Field(1000, ge=1, description="open connections per worker (over it: 503)")
     max_request_line: int = Field(8192, ge=64, description="bytes in the ICAP request line")
@@ -83,6 +88,10 @@ class Settings(BaseModel):
     audit_fsync_interval: float = Field(1.0, ge=0, description="seconds between fsyncs of the audit file")
     # -- logging ----------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
+
+    @property
+    def skip_types(self) -> tuple[str, ...]:
+        return tuple(t.strip().lower() for t in self.skip_content_types.split(",") if t.strip())
 
     @property
     def worker_count(self) -> int:

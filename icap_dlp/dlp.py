@@ -194,14 +194,14 @@ def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> t
 
 def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content_type: str | None,
                     content_encoding: str | None = None, accept: str | None = None,
-                    incident: str | None = None) -> MessageResult:
+                    incident: str | None = None, skip_types: tuple[str, ...] | None = None) -> MessageResult:
     """Decode, parse and inspect a whole body (JSON, NDJSON, form, text; SSE as a whole)."""
     incident = incident or new_incident_id()
     timings = Timings()
     t = time.perf_counter()
     decoded = content.decode_body(body, content_encoding, bundle.content_limits)
     timings.decode = time.perf_counter() - t
-    kind = content.classify(content_type)
+    kind = content.classify(content_type, *(() if skip_types is None else (skip_types,)))
     charset = content.charset_of(content_type)
     t = time.perf_counter()
     if kind is content.BodyKind.SSE:

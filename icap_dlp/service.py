@@ -72,7 +72,7 @@ class DlpTransaction:
         head = self._head()
         self.content_type = head.headers.get("Content-Type") if head is not None else None
         self.content_encoding = head.headers.get("Content-Encoding") if head is not None else None
-        self.kind = content.classify(self.content_type)
+        self.kind = content.classify(self.content_type, self.settings.skip_types)
         self.accept = request.http_request.headers.get("Accept") if request.http_request else None
         self._sse: SseInspector | None = None
 
@@ -99,6 +99,7 @@ class DlpTransaction:
             result = inspect_message(
                 self.bundle, self.ctx, body, content_type=self.content_type,
                 content_encoding=self.content_encoding, accept=self.accept, incident=self.incident,
+                skip_types=self.settings.skip_types,
             )
         except InspectionError as exc:
             return self.fail(exc.reason)

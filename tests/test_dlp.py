@@ -155,3 +155,16 @@ def test_server_sse_event_split_across_chunks_and_the_preview(dlp) -> None:  # t
         out = r.body or b""
         assert b"AKIAIOSFODNN7EXAMPLE" not in out and b"[AWS_ACCESS_KEY_ID]" in out
         assert out.endswith(ev2)
+
+
+def test_skipped_content_types_are_a_setting(server_factory) -> None:  # type: ignore[no-untyped-def]
+    secret = b"key AKIAIOSFODNN7EXAMPLE"
+    default = server_factory()
+    with IcapClient("127.0.0.1", default.port) as c:
+        assert c.respmod(secret, content_type="text/plain").headers.get("X-DLP-Decision") == "redact"
+        assert c.respmod(secret, content_type="image/png").status == 204
+    custom = server_factory("--skip-content-types", "text/*,image/*")
+    with IcapClient("127.0.0.1", custom.port) as c:
+        r = c.respmod(secret, content_type="text/plain; charset=utf-8")
+        assert r.status == 204 and r.headers.get("X-DLP-Decision") == "allow"
+        assert c.respmod(secret, content_type="application/json").headers.get("X-DLP-Decision") == "redact"

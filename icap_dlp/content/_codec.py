@@ -9,6 +9,7 @@ expansion ratio exceeds ``max_ratio``, before the memory is allocated.
 from __future__ import annotations
 
 import enum
+import fnmatch
 import zlib
 from dataclasses import dataclass
 
@@ -32,17 +33,22 @@ class BodyKind(enum.Enum):
     SKIP = "skip"
 
 
+DEFAULT_SKIP = ("image/*", "audio/*", "video/*", "font/*", "model/*", "application/octet-stream",
+                "application/zip", "application/pdf", "application/gzip", "application/x-protobuf",
+                "application/grpc*", "application/vnd.ms-*", "application/vnd.openxmlformats*")
 _TEXT_LIKE = ("application/xml", "application/javascript", "application/x-yaml", "application/yaml",
               "application/graphql", "application/sql")
-_SKIP_PREFIXES = ("image/", "audio/", "video/", "font/", "model/")
 
 
 def media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def classify(content_type: str | None) -> BodyKind:
+def classify(content_type: str | None, skip: tuple[str, ...] = DEFAULT_SKIP) -> BodyKind:
+    """What kind of body this is; media types matching a ``skip`` glob are never inspected."""
     ct = media_type(content_type)
+    if ct and any(fnmatch.fnmatchcase(ct, g) for g in skip):
+        return BodyKind.SKIP
     if ct in ("application/json", "application/json-rpc", "application/jsonrequest") or ct.endswith("+json"):
         return BodyKind.JSON
     if ct == "text/event-stream":
@@ -54,11 +60,8 @@ def classify(content_type: str | None) -> BodyKind:
     if ct.startswith("text/") or ct in _TEXT_LIKE or ct.endswith("+xml"):
         return BodyKind.TEXT
     if not ct:
-        return BodyKind.TEXT  # unknown: inspect (sniffed as JSON when it parses)
-    if ct.startswith(_SKIP_PREFIXES) or ct in ("application/octet-stream", "application/zip", "application/pdf",
-                                               "application/gzip", "application/x-protobuf", "application/grpc"):
-        return BodyKind.SKIP
-    return BodyKind.SKIP
+        return BodyKind.TEXT  # no type: inspect (sniffed as JSON when it parses)
+    return BodyKind.SKIP  # any other application/* type: binary until configured otherwise
 
 
 def charset_of(content_type: str | None) -> str:
