@@ -84,6 +84,10 @@ class Transaction(Protocol):
         """The body could not be inspected (``oversize``, ``timeout``, ``internal`` ...)."""
         ...
 
+    def skip_headers(self) -> tuple[tuple[str, str], ...]:
+        """ICAP headers for the 204 of a message that needs no inspection (``Plan.SKIP``)."""
+        ...
+
     def finished(self, status: int) -> None:
         """The ICAP answer was sent (or the connection died): account for it (audit, metrics)."""
         ...
@@ -130,6 +134,9 @@ class PassThroughTransaction:
 
     def fail(self, reason: str) -> Outcome:
         return Unmodified()
+
+    def skip_headers(self) -> tuple[tuple[str, str], ...]:
+        return ()
 
     def finished(self, status: int) -> None:
         self.statuses.append(status)

@@ -133,6 +133,9 @@ class DlpTransaction:
         body, ctype, status = block_body(self.bundle, None, self.incident, self.accept)
         return self._block_outcome(body, ctype, status, [], close=reason == "oversize")
 
+    def skip_headers(self) -> tuple[tuple[str, str], ...]:
+        return (("X-DLP-Decision", "allow"), ("X-DLP-Incident", self.incident))
+
     def finished(self, status: int) -> None:
         self.report.status = status
         self.report.finished_at = time.perf_counter()

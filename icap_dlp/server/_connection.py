@@ -202,6 +202,7 @@ class Connection:
 
     async def _skip(self, req: IcapRequest, txn: Transaction) -> int:
         """No inspection: 204 as early as possible, else a streamed echo."""
+        extra = txn.skip_headers()
         if req.preview is not None:
             pending: list[bytes] = []
             while True:
@@ -211,17 +212,17 @@ class Connection:
                 elif isinstance(ev, PreviewComplete):
                     # A client that sends a preview must accept 204 in answer to it (RFC 3507 4.5).
                     self.parser.skip_rest_of_body()
-                    await self._write(no_content_response(self.app.istag))
+                    await self._write(no_content_response(self.app.istag, extra=extra))
                     return 204
                 elif isinstance(ev, EndOfMessage):
                     if req.allow_204:
-                        await self._write(no_content_response(self.app.istag))
+                        await self._write(no_content_response(self.app.istag, extra=extra))
                         return 204
-                    return await self._send_outcome(req, Unmodified(), b"".join(pending))
+                    return await self._send_outcome(req, Unmodified(extra), b"".join(pending))
         if req.allow_204:
             while not isinstance(await self._next_event(), EndOfMessage):
                 pass
-            await self._write(no_content_response(self.app.istag))
+            await self._write(no_content_response(self.app.istag, extra=extra))
             return 204
         return await self._stream(req, echo_stream_plan(req))
 
