@@ -21,9 +21,11 @@ COPY --from=build /install /usr/local
 COPY policies /etc/icap-dlp/policies
 ENV PYTHONUNBUFFERED=1 \
     ICAP_DLP_HOST=0.0.0.0 \
-    ICAP_DLP_PORT=1344
+    ICAP_DLP_PORT=1344 \
+    ICAP_DLP_METRICS_HOST=0.0.0.0 \
+    ICAP_DLP_METRICS_PORT=9344
 USER 10001:10001
-EXPOSE 1344
+EXPOSE 1344 9344
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
   CMD ["python", "-c", "import sys; from icap_dlp.client import IcapClient; c = IcapClient('127.0.0.1', 1344, 2.0); sys.exit(0 if c.options('respmod').status == 200 else 1)"]
 STOPSIGNAL SIGTERM

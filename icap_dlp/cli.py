@@ -21,13 +21,21 @@ def _serve(args: argparse.Namespace) -> int:
     import logging
     import os
     import secrets
+    import shutil
+    import tempfile
+
+    settings = load_settings(vars(args))
+    setup_logging(settings.log_level)
+    metrics_dir = None
+    if settings.metrics_port is not None:
+        # Must be set before prometheus_client is imported anywhere (workers inherit it).
+        metrics_dir = tempfile.mkdtemp(prefix="icap-dlp-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
     from icap_dlp.dlp import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
     from icap_dlp.server import Master
     from icap_dlp.service import build_inspector, policy_snapshot
 
-    settings = load_settings(vars(args))
-    setup_logging(settings.log_level)
     if not os.environ.get(HMAC_KEY_ENV) and not os.environ.get(HMAC_KEY_FILE_ENV):
         # One key for every worker of this instance (inherited by the worker processes), so hashed
         # tokens and X-DLP-Context signatures agree across workers. Several instances behind a
@@ -39,7 +47,11 @@ def _serve(args: argparse.Namespace) -> int:
     watch = [Path(settings.policy) if settings.policy else default_policy_path()]
     if settings.detectors:
         watch.append(Path(settings.detectors))
-    return Master(settings, build_inspector, watch=watch, snapshot=policy_snapshot).run()
+    try:
+        return Master(settings, build_inspector, watch=watch, snapshot=policy_snapshot).run()
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

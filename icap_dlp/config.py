@@ -86,6 +86,9 @@ class Settings(BaseModel):
     audit_rotate_bytes: int = Field(100 * 1024 * 1024, ge=1024, description="rotate the audit file at this size")
     audit_keep: int = Field(10, ge=1, description="rotated audit files to keep")
     audit_fsync_interval: float = Field(1.0, ge=0, description="seconds between fsyncs of the audit file")
+    # -- metrics ----------------------------------------------------------------------------
+    metrics_host: str = Field("127.0.0.1", description="address of the /metrics, /healthz, /readyz listener")
+    metrics_port: int | None = Field(None, ge=0, le=65535, description="port of that listener (default: off)")
     # -- logging ----------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
 

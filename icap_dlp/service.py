@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from icap_dlp import content
+from icap_dlp import content, metrics
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.context import build_context, encode_context
 from icap_dlp.dlp import (
@@ -139,6 +139,10 @@ class DlpTransaction:
     def finished(self, status: int) -> None:
         self.report.status = status
         self.report.finished_at = time.perf_counter()
+        try:
+            metrics.observe(self.report, self.report.finished_at - self.report.started)
+        except Exception:
+            log.exception("metrics failed")
         if self._sse is not None:
             res = self._sse.summary()
             self.report.result = res

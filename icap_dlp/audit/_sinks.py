@@ -26,6 +26,8 @@ from urllib.parse import urlsplit
 
 import aiofiles
 
+from icap_dlp import metrics
+
 log = logging.getLogger("icap_dlp.audit")
 
 
@@ -196,6 +198,7 @@ class AuditLogger:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     def emit(self, rec: dict[str, Any]) -> None:
+        metrics.AUDIT_QUEUE.set(self.queue.qsize())
         try:
             self.queue.put_nowait(rec)
         except asyncio.QueueFull:
@@ -203,6 +206,7 @@ class AuditLogger:
                 self._inline.append(rec)  # written ahead of the queue by the drainer
                 return
             self.dropped += 1
+            metrics.AUDIT_DROPPED.inc()
 
     async def _flush(self, recs: list[dict[str, Any]]) -> None:
         for sink in self.sinks:

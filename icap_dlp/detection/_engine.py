@@ -8,6 +8,7 @@ deterministically (higher score, then longer span, then detector id).
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import re
@@ -297,14 +298,24 @@ def _windows(ends: list[int], size: int, limit: int) -> list[tuple[int, int]]:
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
+    """Keep non-overlapping findings, best first: higher score, then longer span, then detector id.
+
+    Kept spans are disjoint, so they stay sorted by start in a list searched with bisect:
+    O(n log n) comparisons for n candidates (a dense 1 MB text has thousands).
+    """
     if len(findings) < 2:
         return findings
     ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start))
+    starts: list[int] = []
     kept: list[Finding] = []
     for f in ranked:
-        if all(f.end <= k.start or f.start >= k.end for k in kept):
-            kept.append(f)
-    kept.sort(key=lambda f: (f.start, f.end))
+        i = bisect.bisect_right(starts, f.start)
+        if i and kept[i - 1].end > f.start:
+            continue
+        if i < len(kept) and kept[i].start < f.end:
+            continue
+        starts.insert(i, f.start)
+        kept.insert(i, f)
     return kept
 
 

@@ -143,6 +143,11 @@ class Master:
             "listening", extra={"fields": {"address": f"icap://{self.settings.host}:{port}",
                                            "workers": n, "pid": os.getpid()}},
         )
+        http = None
+        if self.settings.metrics_port is not None:
+            from icap_dlp import metrics
+
+            http = metrics.start_server(self.settings.metrics_host, self.settings.metrics_port, self.ready)
         if on_ready:
             on_ready()
         while not self.stopping:
@@ -160,7 +165,27 @@ class Master:
                 self._reload()
             if not self.stopping:
                 self._reap()
+        if http is not None:
+            http.shutdown()
         return self._terminate_all()
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        alive = sum(1 for p in self.workers.values() if p.is_alive())
+        ok = not self.stopping and alive == self.settings.worker_count and self.texts is not None
+        return ok, {"workers_alive": alive, "workers": self.settings.worker_count, "stopping": self.stopping,
+                    "policy_reloads": self.reloads, "policy_reload_failures": self.reload_failures}
+
+    def _count_reload(self, result: str) -> None:
+        if self.settings.metrics_port is not None:
+            from icap_dlp import metrics
+
+            metrics.RELOADS.labels(result).inc()
+
+    def _dead(self, pid: int | None) -> None:
+        if pid and self.settings.metrics_port is not None:
+            from icap_dlp import metrics
+
+            metrics.process_dead(pid)
 
     def _reload(self) -> None:
         """Validate the new version here first; only a valid one is sent to the workers, as the
@@ -170,13 +195,16 @@ class Master:
             self.factory(self.settings, texts)
         except ConfigError as exc:
             self.reload_failures += 1
+            self._count_reload("rejected")
             log.error("reload rejected, the last good policy stays active: %s", exc.render())
             return
         except Exception as exc:
             self.reload_failures += 1
+            self._count_reload("rejected")
             log.error("reload rejected, the last good policy stays active: %s", exc)
             return
         self.reloads += 1
+        self._count_reload("ok")
         self.texts = texts
         log.info("reloading in every worker")
         for index, proc in self.workers.items():
@@ -190,6 +218,7 @@ class Master:
         for index, proc in list(self.workers.items()):
             if proc.is_alive() or self.stopping:
                 continue
+            self._dead(proc.pid)
             now = time.monotonic()
             self._restarts = [t for t in self._restarts if now - t < 60]
             log.error("worker exited unexpectedly; restarting",
@@ -214,6 +243,7 @@ class Master:
             if proc.is_alive():
                 proc.kill()
                 proc.join(2)
+            self._dead(proc.pid)
         log.info("stopped")
         return 0
 

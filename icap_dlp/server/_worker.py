@@ -15,6 +15,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from icap_dlp import metrics
 from icap_dlp.config import Settings
 from icap_dlp.icap import error_response
 from icap_dlp.pipeline import Inspector
@@ -64,11 +65,13 @@ class Worker:
         assert task is not None
         self.connections[task] = conn
         self.app.stats.connections += 1
+        metrics.CONNECTIONS.inc()
         try:
             await conn.run()
         except asyncio.CancelledError:
             pass  # an idle keep-alive connection closed by a graceful shutdown
         finally:
+            metrics.CONNECTIONS.dec()
             self.connections.pop(task, None)
 
     def _install(self, inspector: Inspector) -> Inspector:

@@ -1,0 +1,106 @@
+"""Prometheus metrics and the health listener.
+
+Workers are separate processes, so prometheus_client runs in multiprocess mode: the master sets
+``PROMETHEUS_MULTIPROC_DIR`` to a fresh directory before any worker starts (and before this module
+is imported), every process records into it, and the master's ``/metrics`` aggregates them.
+Without the listener the metrics are plain per-process values that nobody reads.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as mp
+
+log = logging.getLogger("icap_dlp.metrics")
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+REQUESTS = Counter("icap_dlp_requests", "ICAP REQMOD/RESPMOD transactions",
+                   ["method", "service", "decision", "status"])
+LATENCY = Histogram("icap_dlp_request_seconds", "Time from request head to answer sent", ["method"],
+                    buckets=LATENCY_BUCKETS)
+STAGE = Histogram("icap_dlp_stage_seconds", "Time per pipeline stage", ["stage"], buckets=LATENCY_BUCKETS)
+BYTES = Counter("icap_dlp_bytes_inspected", "Decoded text bytes inspected")
+FINDINGS = Counter("icap_dlp_findings", "Findings that triggered a rule", ["detector"])
+FAILURES = Counter("icap_dlp_failures", "Fail-open/closed answers", ["reason", "mode"])
+RELOADS = Counter("icap_dlp_policy_reloads", "Policy reloads", ["result"])
+CONNECTIONS = Gauge("icap_dlp_active_connections", "Open ICAP connections", multiprocess_mode="livesum")
+AUDIT_QUEUE = Gauge("icap_dlp_audit_queue_depth", "Audit records waiting for the sinks",
+                    multiprocess_mode="livesum")
+AUDIT_DROPPED = Counter("icap_dlp_audit_dropped", "Audit records dropped (backpressure: drop)")
+
+
+def observe(report: Any, elapsed: float) -> None:
+    """Account for one finished transaction (see icap_dlp.service.Report)."""
+    method = report.request.method.value
+    REQUESTS.labels(method, report.request.service, report.action.value, str(report.status)).inc()
+    LATENCY.labels(method).observe(elapsed)
+    if report.failure:
+        reason, _, mode = report.failure.partition(":")
+        FAILURES.labels(reason, mode).inc()
+    res = report.result
+    if res is None:
+        return
+    BYTES.inc(res.bytes_inspected)
+    for stage, ms in res.timings.as_ms().items():
+        if ms:
+            STAGE.labels(stage).observe(ms / 1000)
+    for lf in res.decision.findings:
+        FINDINGS.labels(lf.finding.detector_id).inc()
+
+
+def registry() -> CollectorRegistry:
+    reg = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mp.MultiProcessCollector(reg)
+    return reg
+
+
+def process_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        mp.mark_process_dead(pid)
+
+
+ReadyCheck = Callable[[], tuple[bool, dict[str, Any]]]
+
+
+def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer:
+    """``/metrics`` (Prometheus text format), ``/healthz`` (alive), ``/readyz`` (serving)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, fmt: str, *args: object) -> None:
+            pass
+
+        def _send(self, code: int, body: bytes, ctype: str) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._send(200, generate_latest(registry()), "text/plain; version=0.0.4; charset=utf-8")
+            elif path == "/healthz":
+                self._send(200, b'{"status":"alive"}', "application/json")
+            elif path == "/readyz":
+                ok, detail = ready()
+                body = json.dumps({"status": "ready" if ok else "not ready", **detail}).encode()
+                self._send(200 if ok else 503, body, "application/json")
+            else:
+                self._send(404, b"not found\n", "text/plain")
+
+    srv = ThreadingHTTPServer((host, port), Handler)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, name="icap-dlp-metrics", daemon=True).start()
+    log.info("metrics listening", extra={"fields": {"address": f"http://{host}:{srv.server_address[1]}"}})
+    return srv
