@@ -12,8 +12,11 @@ import bisect
 import hashlib
 import logging
 import re
+import re._constants as re_constants
+import re._parser as re_parser
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,7 @@ from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
 from icap_dlp.detection import _validators as V
-from icap_dlp.detection._schema import Detector, DetectorFile
+from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.errors import ConfigError, ConfigErrors
 from icap_dlp.model import Finding, Segment
 
@@ -43,8 +46,9 @@ def redos_risk(pattern: str) -> bool:
 class CompiledPattern:
     name: str
     rx: regex.Pattern[str]
-    score: float | None
+    score: float  # the pattern's score, else the detector's base score
     group: int | str
+    why: str  # the start of every explanation from this pattern
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,11 @@ class CompiledDetector:
     context_words: tuple[str, ...]
     allow_values: frozenset[str]
     allow_patterns: tuple[regex.Pattern[str], ...]
+    validator: V.Validator | None = None
+    validator_args: dict[str, Any] = field(default_factory=dict)
+    context: Context | None = None
+    why_valid: str = ""
+    why_unknown: str = ""
 
     @property
     def id(self) -> str:
@@ -125,7 +134,8 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
             errors.append(doc.error((*path, "patterns", i, "group"), f"the regex has only {rx.groups} groups"))
         if isinstance(p.group, str) and p.group not in rx.groupindex:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
-        pats.append(CompiledPattern(p.name, rx, p.score, p.group))
+        pats.append(CompiledPattern(p.name, rx, det.score if p.score is None else p.score, p.group,
+                                    f"pattern {p.name}"))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -161,6 +171,11 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         context_words=tuple(w.lower() for w in det.context.words) if det.context else (),
         allow_values=frozenset(det.allow.values) if det.allow else frozenset(),
         allow_patterns=tuple(allow_pats),
+        validator=V.REGISTRY[det.validator.name] if det.validator else None,
+        validator_args=dict(det.validator.args) if det.validator else {},
+        context=det.context,
+        why_valid=f"; {det.validator.name} valid" if det.validator else "",
+        why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
     )
 
 
@@ -233,6 +248,9 @@ class Prefilter:
         self.keywords = sorted(set(keywords))
         self.gates = sorted(set(digit_gates))
         self.anchors = list(anchors)
+        # Anchors of bounded width report only their end (start = end - width); unbounded ones
+        # ask Hyperscan for the start of match, which costs more, so only they pay for it.
+        self.anchor_widths = [anchor_width(a) for a in self.anchors]
         self._db: Any = None
         try:
             import hyperscan
@@ -243,7 +261,8 @@ class Prefilter:
         single = hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH
         flags = [single] * len(exprs)
         exprs += [a.encode("utf-8") for a in self.anchors]
-        flags += [hyperscan.HS_FLAG_CASELESS] * len(self.anchors)
+        flags += [hyperscan.HS_FLAG_CASELESS | (hyperscan.HS_FLAG_SOM_LEFTMOST if w is None else 0)
+                  for w in self.anchor_widths]
         if not exprs:
             return
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -254,29 +273,34 @@ class Prefilter:
     def engine(self) -> str:
         return "hyperscan" if self._db is not None else "python"
 
-    def scan(self, text: str) -> tuple[set[str], int, dict[int, list[int]] | None]:
-        """(keywords present, longest digit gate met, anchor index -> match end offsets or None).
+    def scan(self, text: str) -> tuple[set[str], int, dict[int, list[tuple[int, int]]] | None]:
+        """(keywords present, longest digit gate met, anchor index -> [(start, end)] or None).
 
-        Anchor offsets are byte offsets in UTF-8; they are exact character offsets for ASCII text
-        only, so anchors are used only when the text is ASCII (None otherwise: scan everything).
+        Hyperscan reports byte offsets into the UTF-8 encoding; for non-ASCII text they are mapped
+        back to character offsets in one walk over the sorted offsets. None means "no anchor
+        information" (the pure-Python prefilter): every gated detector scans the whole text.
         """
         nk = len(self.keywords)
         ng = nk + len(self.gates)
         if self._db is not None:
             hits: set[int] = set()
-            ends: dict[int, list[int]] = {}
+            spans: dict[int, list[tuple[int, int]]] = {}
+            widths = self.anchor_widths
 
             def on_match(i: int, start: int, end: int, flags: int, ctx: Any) -> None:
                 if i < ng:
                     hits.add(i)
                 else:
-                    ends.setdefault(i - ng, []).append(end)
+                    w = widths[i - ng]
+                    spans.setdefault(i - ng, []).append((start if w is None else max(0, end - w), end))
 
             data = text.encode("utf-8", "surrogatepass")
             self._db.scan(data, match_event_handler=on_match)
             found = {self.keywords[i] for i in hits if i < nk}
             longest = max((self.gates[i - nk] for i in hits if i >= nk), default=0)
-            return found, longest, (ends if len(data) == len(text) else None)
+            if spans and len(data) != len(text):
+                spans = _chars_from_bytes(data, spans)
+            return found, longest, spans
         lower = text.lower()
         found = {k for k in self.keywords if k in lower}
         longest = 0
@@ -285,13 +309,42 @@ class Prefilter:
         return found, longest, None
 
 
-def _windows(ends: list[int], size: int, limit: int) -> list[tuple[int, int]]:
-    """Merged [end - size, end + size] windows around anchor matches."""
+def anchor_width(anchor: str) -> int | None:
+    """Maximum width of an anchor in UTF-8 bytes, or None if unbounded (or not parseable here)."""
+    try:
+        lo, hi = re_parser.parse(anchor, re.IGNORECASE).getwidth()
+    except (re.error, OverflowError, RecursionError):
+        return None
+    if hi >= re_constants.MAXREPEAT or hi > 4096:
+        return None
+    # getwidth() counts characters; a non-ASCII literal is up to 4 bytes in UTF-8.
+    return hi if anchor.isascii() else 4 * hi
+
+
+def _chars_from_bytes(data: bytes, spans: dict[int, list[tuple[int, int]]]) -> dict[int, list[tuple[int, int]]]:
+    """Map UTF-8 byte offsets to character offsets (an offset inside a character moves to its end)."""
+    offsets = sorted({b for ss in spans.values() for s in ss for b in s})
+    to_char: dict[int, int] = {}
+    pb = pc = 0
+    for b in offsets:
+        nb = b
+        while nb < len(data) and data[nb] & 0xC0 == 0x80:  # a continuation byte: not a boundary
+            nb += 1
+        if nb != pb:
+            pc += len(data[pb:nb].decode("utf-8", "surrogatepass"))
+            pb = nb
+        to_char[b] = pc
+    return {i: [(to_char[a], to_char[b]) for a, b in ss] for i, ss in spans.items()}
+
+
+def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
+    """Merged [start - size, end + size] windows around anchor matches."""
     out: list[tuple[int, int]] = []
-    for e in sorted(ends):
-        lo, hi = max(0, e - size), min(limit, e + size)
+    for s, e in sorted(spans):
+        lo, hi = max(0, s - size), min(limit, e + size)
         if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
         else:
             out.append((lo, hi))
     return out
@@ -335,6 +388,7 @@ class Engine:
         self.ner_detectors = [c for c in chosen if c.spec.kind == "ner"]
         self.regex_timeout = regex_timeout
         self.timeouts = 0
+        self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
         self._anchor_index = {c.id: i for i, c in enumerate(anchored)}
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in c.keywords),
@@ -359,9 +413,13 @@ class Engine:
         return self._scan_regex(text, resolve=False)
 
     def scan_segments(self, segments: Sequence[Segment]) -> list[list[Finding]]:
+        """Findings per segment. ``last_ner_seconds`` holds the NER share of this call."""
         out = [self._scan_regex(s.text) for s in segments]
+        self.last_ner_seconds = 0.0
         if self._ner is not None:
+            t = time.perf_counter()
             ner = self._ner.scan([s.text for s in segments])
+            self.last_ner_seconds = time.perf_counter() - t
             out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
         return out
 
@@ -370,59 +428,78 @@ class Engine:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
         found: list[Finding] = []
+        n = len(text)
+        budget = self.regex_timeout
+        clock = time.perf_counter
         for c in self.regex_detectors:
             spec = c.spec
             if c.keywords and not any(k in present for k in c.keywords):
                 continue
             if spec.min_digits is not None and longest_digits < spec.min_digits:
                 continue
-            spans = [(0, len(text))]
+            spans = [(0, n)]
             if anchors is not None and c.id in self._anchor_index:
-                ends = anchors.get(self._anchor_index[c.id])
-                if not ends:
+                hits = anchors.get(self._anchor_index[c.id])
+                if not hits:
                     continue
-                spans = _windows(ends, spec.anchor_window, len(text))
+                spans = _windows(hits, spec.anchor_window, n)
             for p in c.patterns:
+                rx = p.rx
+                seen: set[int] = set()
+                deadline = clock() + budget  # one budget per pattern and text, across its windows
                 try:
-                    seen: set[tuple[int, int]] = set()
                     for lo, hi in spans:
-                        for m in p.rx.finditer(text, lo, hi, timeout=self.regex_timeout):
-                            if m.span() in seen:
+                        left = deadline - clock()
+                        if left <= 0:
+                            raise TimeoutError
+                        for m in rx.finditer(text, lo, hi, timeout=left):
+                            if hi < n and m.end() == hi:
+                                # The window may have cut the match short (a long token): match
+                                # again from the same start on the whole text.
+                                m = rx.match(text, m.start(), timeout=max(deadline - clock(), 1e-3))
+                                if m is None:
+                                    continue
+                            ms = m.start()
+                            if ms in seen:
                                 continue
-                            seen.add(m.span())
+                            seen.add(ms)
                             f = self._candidate(c, p, m, text)
                             if f is not None:
                                 found.append(f)
                 except TimeoutError:
                     self.timeouts += 1
-                    log.warning("regex timeout", extra={"fields": {"detector": c.id, "pattern": p.name}})
+                    log.warning("regex timeout: no finding from this pattern in this text",
+                                extra={"fields": {"detector": c.id, "pattern": p.name, "budget_s": budget}})
         return _resolve_overlaps(found) if resolve else found
 
     def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:
-        spec = c.spec
         start, end = m.span(p.group)
-        if start < 0 or end <= start:
+        if end <= start:
             return None
-        value = text[start:end]
-        if value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns):
-            return None
-        score = p.score if p.score is not None else spec.score
-        why = [f"pattern {p.name}"]
-        if spec.validator is not None:
-            verdict = V.run(spec.validator.name, value, spec.validator.args)
+        if c.allow_values or c.allow_patterns:
+            value = text[start:end]
+            if value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns):
+                return None
+        score = p.score
+        why = p.why
+        if c.validator is not None:
+            verdict = c.validator(text[start:end], **c.validator_args)
             if verdict is V.Verdict.INVALID:
                 return None
-            why.append(f"{spec.validator.name} {verdict.value}")
             if verdict is V.Verdict.VALID:
-                score = min(1.0, score + 0.2)
-        if spec.context is not None:
-            ctx = spec.context
+                score += 0.2
+                why += c.why_valid
+            else:
+                why += c.why_unknown
+        ctx = c.context
+        if ctx is not None:
             window = (text[max(0, start - ctx.window):start] + " " + text[end:end + ctx.window]).lower()
             seen = [w for w in c.context_words if w in window]
             if seen:
-                score = min(1.0, score + ctx.boost)
-                why.append("context " + ",".join(seen[:3]))
+                score += ctx.boost
+                why += "; context " + ",".join(seen[:3])
             elif ctx.required:
                 return None
-        return Finding(spec.id, spec.entity_type, spec.category, spec.severity, start, end, round(score, 3),
-                       "; ".join(why))
+        spec = c.spec
+        return Finding(spec.id, spec.entity_type, spec.category, spec.severity, start, end,
+                       round(min(score, 1.0), 3), why)
