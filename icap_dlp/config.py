@@ -75,16 +75,23 @@ class Settings(BaseModel):
     audit_file: str | None = Field(
         None, description="JSON Lines audit file (one per worker: audit.jsonl -> audit.w0.jsonl)")
     audit_stdout: bool = Field(False, description="also write audit records to stdout (containers)")
-    audit_syslog: str | None = Field(None, description="syslog receiver, udp://host:port or tcp://host:port")
-    audit_format: Literal["json", "cef"] = Field("json", description="syslog message format")
+    audit_syslog: str | None = Field(
+        None, description="syslog receiver: udp://host:port, tcp://host:port or tls://host:port")
+    audit_format: Literal["json", "cef", "leef"] = Field("json", description="syslog message format")
     audit_clean_allows: bool = Field(False, description="also record clean allows (default: metrics only)")
     audit_query: Literal["drop", "hash", "keep"] = Field(
         "drop", description="URL query strings in audit records: drop, keyed hash, or keep")
     audit_queue_size: int = Field(10000, ge=1, description="records waiting for the sinks, per worker")
-    audit_backpressure: Literal["drop", "block"] = Field(
-        "block", description="queue full: block (write inline, never lose a record) or drop (counted)")
+    audit_backpressure: Literal["spool", "block", "drop"] = Field(
+        "spool", description="queue full: spool to disk, block (write inline) or drop (counted)")
+    audit_spool_dir: str | None = Field(
+        None, description="spool for records a sink could not take (default: beside the audit file, "
+                          "else /var/tmp/icap-dlp-spool); replayed in order, survives restarts")
+    audit_sample_clean: float = Field(
+        1.0, ge=0, le=1, description="with --audit-clean-allows: the fraction of clean allows recorded")
     audit_rotate_bytes: int = Field(100 * 1024 * 1024, ge=1024, description="rotate the audit file at this size")
     audit_keep: int = Field(10, ge=1, description="rotated audit files to keep")
+    audit_rotate_seconds: float = Field(0, ge=0, description="also rotate the audit file after this age (0: off)")
     audit_fsync_interval: float = Field(1.0, ge=0, description="seconds between fsyncs of the audit file")
     # -- metrics ----------------------------------------------------------------------------
     metrics_host: str = Field("127.0.0.1", description="address of the /metrics, /healthz, /readyz listener")

@@ -12,7 +12,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import Engine, load_library
-from icap_dlp.errors import ConfigError
+from icap_dlp.errors import ConfigError, InspectionError
 from icap_dlp.model import Action, Finding, RequestContext, Segment
 from icap_dlp.policy import (
     Decision,
@@ -118,6 +118,7 @@ class Timings:
     decode: float = 0.0
     parse: float = 0.0
     detect: float = 0.0
+    ner: float = 0.0
     redact: float = 0.0
 
     def as_ms(self) -> dict[str, float]:
@@ -164,7 +165,9 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     ctx = _with_mcp(ctx, parsed.mcp)
     t = time.perf_counter()
     findings = bundle.engine.scan_segments(segments) if segments else []
-    timings.detect += time.perf_counter() - t
+    ner = bundle.engine.last_ner_seconds if segments else 0.0
+    timings.detect += time.perf_counter() - t - ner
+    timings.ner += ner
     texts = [s.text for s in segments]
     decision = bundle.policy.evaluate(ctx, findings, texts)
     result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
@@ -237,6 +240,7 @@ class SseInspector:
         self.results: list[MessageResult] = []
         self.failure: str | None = None
         self._blocked_oversize = False
+        self.fail_default: Callable[[str], str] = lambda reason: "closed"
 
     def _events(self, events: Sequence[Any]) -> bytes:
         out = []
@@ -245,7 +249,11 @@ class SseInspector:
                 out.append(self._oversize(ev))
                 continue
             parsed = ev.parsed(self.bundle.content_limits)
-            res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept)
+            try:
+                res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept)
+            except InspectionError as exc:
+                out.append(self._failed(ev, exc.reason))
+                continue
             self.results.append(res)
             if res.decision.action is Action.BLOCK:
                 ids = getattr(parsed.mcp, "ids", None) or [None]
@@ -259,14 +267,17 @@ class SseInspector:
 
     def _oversize(self, ev: Any) -> bytes:
         """An event over the per-event cap: the failure policy decides (always audited)."""
-        self.failure = "oversize"
-        mode = self.bundle.policy.failure_mode("oversize", self.ctx, "closed")
-        self.failure = f"oversize:{mode}"
+        if self._blocked_oversize:
+            return b"" if self.failure == "oversize:closed" else bytes(ev.raw)
+        self._blocked_oversize = True
+        return self._failed(ev, "oversize")
+
+    def _failed(self, ev: Any, reason: str) -> bytes:
+        """An event that could not be inspected: pass it (open) or replace it by an error (closed)."""
+        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
+        self.failure = f"{reason}:{mode}"
         if mode == "open":
             return bytes(ev.raw)
-        if self._blocked_oversize:
-            return b""
-        self._blocked_oversize = True
         return redaction.sse_block_event(None, self.incident, self.bundle.policy.settings.block_error_code)
 
     def feed(self, data: bytes) -> bytes:

@@ -36,6 +36,7 @@ CONNECTIONS = Gauge("icap_dlp_active_connections", "Open ICAP connections", mult
 AUDIT_QUEUE = Gauge("icap_dlp_audit_queue_depth", "Audit records waiting for the sinks",
                     multiprocess_mode="livesum")
 AUDIT_DROPPED = Counter("icap_dlp_audit_dropped", "Audit records dropped (backpressure: drop)")
+AUDIT_SPOOLED = Counter("icap_dlp_audit_spooled", "Audit records written to the disk spool")
 
 
 def observe(report: Any, elapsed: float) -> None:

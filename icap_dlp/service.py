@@ -107,6 +107,8 @@ class DlpTransaction:
 
     def stream(self) -> StreamPlan:
         sse = SseInspector(self.bundle, self.ctx, self.incident, self.accept)
+        sse.fail_default = lambda reason: (self.settings.on_oversize if reason == "oversize"
+                                           else self.settings.on_error)
         self._sse = sse
         plan = echo_stream_plan(self.request)
         head = plan.http_response or plan.http_request
@@ -148,6 +150,7 @@ class DlpTransaction:
             self.report.result = res
             self.report.action = res.decision.action
             self.report.intended = res.decision.intended
+            self.report.failure = self._sse.failure
         for sink in self.inspector.sinks:
             try:
                 sink(self.report)

@@ -72,9 +72,29 @@ def to_cef(rec: dict[str, Any], version: str = "0.1") -> str:
     return f"CEF:0|{head}|{_SEVERITY.get(decision, 1)}|{body}"
 
 
+def _leef_escape(v: str) -> str:
+    return v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def to_leef(rec: dict[str, Any], version: str = "0.1") -> str:
+    """IBM QRadar LEEF:2.0 with tab-separated attributes."""
+    decision = str(rec.get("decision"))
+    http = rec.get("http") or {}
+    attrs = {
+        "devTime": rec.get("ts"), "devTimeFormat": "yyyy-MM-dd'T'HH:mm:ss.SSSX", "src": rec.get("client_ip"),
+        "usrName": rec.get("user"), "dstHost": http.get("host"), "url": http.get("path"),
+        "action": decision, "rules": ",".join(rec.get("rules") or []), "incident": rec.get("incident_id"),
+        "tool": (rec.get("mcp") or {}).get("tool"), "policyVersion": (rec.get("policy") or {}).get("version"),
+        "detectors": ",".join(f"{f['detector']}:{f['count']}" for f in rec.get("findings") or []),
+        "sev": _SEVERITY.get(decision, 1), "failure": rec.get("failure"),
+    }
+    body = "\t".join(f"{k}={_leef_escape(str(v))}" for k, v in attrs.items() if v not in (None, ""))
+    return f"LEEF:2.0|icap-dlp|icap-dlp|{version}|dlp-{decision}|\t|{body}"
+
+
 class JsonlFileSink:
     def __init__(self, path: str, worker: int, *, rotate_bytes: int = 100 * 1024 * 1024, keep: int = 10,
-                 fsync_interval: float = 1.0) -> None:
+                 fsync_interval: float = 1.0, rotate_seconds: float = 0.0) -> None:
         p = Path(path)
         self.path = p.with_name(f"{p.stem}.w{worker}{p.suffix or '.jsonl'}")
         self.rotate_bytes = rotate_bytes
@@ -83,11 +103,14 @@ class JsonlFileSink:
         self._f: Any = None
         self._size = 0
         self._last_sync = time.monotonic()
+        self.rotate_seconds = rotate_seconds
+        self._opened = time.monotonic()
 
     async def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._f = await aiofiles.open(self.path, "a", encoding="utf-8")
         self._size = self.path.stat().st_size
+        self._opened = time.monotonic()
 
     async def _rotate(self) -> None:
         await self._f.close()
@@ -112,7 +135,8 @@ class JsonlFileSink:
         if self.fsync_interval >= 0 and now - self._last_sync >= self.fsync_interval:
             self._last_sync = now
             await asyncio.get_running_loop().run_in_executor(None, os.fsync, self._f.fileno())
-        if self._size >= self.rotate_bytes:
+        too_old = self.rotate_seconds > 0 and now - self._opened >= self.rotate_seconds
+        if self._size >= self.rotate_bytes or (too_old and self._size > 0):
             await self._rotate()
 
     async def close(self) -> None:
@@ -134,12 +158,21 @@ class StdoutSink:
 
 
 class SyslogSink:
-    """RFC 5424 over UDP (one datagram per record) or TCP (octet-counting framing, RFC 6587)."""
+    """RFC 5424 over UDP (one datagram per record), TCP or TLS (octet-counting framing, RFC 6587).
+
+    ``tls://host:port`` verifies the receiver against the system CAs, or against the bundle in
+    ``ICAP_DLP_SYSLOG_CA_FILE`` (a secrets-manager-filled file, like the HMAC key).
+    """
 
     def __init__(self, url: str, fmt: str = "json", app: str = "icap-dlp") -> None:
         u = urlsplit(url)
-        if u.scheme not in ("udp", "tcp") or not u.hostname:
-            raise ValueError(f"syslog URL must be udp://host:port or tcp://host:port, not {url!r}")
+        if u.scheme not in ("udp", "tcp", "tls") or not u.hostname:
+            raise ValueError(f"syslog URL must be udp://, tcp:// or tls://host:port, not {url!r}")
+        self.ssl: Any = None
+        if u.scheme == "tls":
+            import ssl
+
+            self.ssl = ssl.create_default_context(cafile=os.environ.get("ICAP_DLP_SYSLOG_CA_FILE") or None)
         self.proto = u.scheme
         self.addr = (u.hostname, u.port or 514)
         self.fmt = fmt
@@ -149,7 +182,7 @@ class SyslogSink:
         self._writer: asyncio.StreamWriter | None = None
 
     def _frame(self, rec: dict[str, Any]) -> bytes:
-        msg = to_cef(rec) if self.fmt == "cef" else to_json(rec)
+        msg = to_cef(rec) if self.fmt == "cef" else to_leef(rec) if self.fmt == "leef" else to_json(rec)
         pri = 8 * 13 + (4 if rec.get("decision") == "block" else 5)  # facility log audit
         line = f"<{pri}>1 {rec.get('ts', '-')} {self.host} {self.app} {os.getpid()} dlp - {msg}"
         return line.encode("utf-8")
@@ -162,7 +195,7 @@ class SyslogSink:
                 self._udp.sendto(self._frame(r), self.addr)
             return
         if self._writer is None:
-            _, self._writer = await asyncio.open_connection(*self.addr)
+            _, self._writer = await asyncio.open_connection(*self.addr, ssl=self.ssl)
         data = b"".join(b"%d %s" % (len(f), f) for f in (self._frame(r) for r in lines))
         try:
             self._writer.write(data)
@@ -180,9 +213,52 @@ class SyslogSink:
                 await self._writer.wait_closed()
 
 
+class _Spool:
+    """Records a sink could not take, on disk in arrival order; replayed before newer ones.
+
+    One JSON Lines file per sink and worker; it survives a restart and is replayed at start.
+    """
+
+    def __init__(self, directory: Path, name: str) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"{name}.spool.jsonl"
+        self.retry_at = 0.0
+        self.backoff = 0.5
+
+    def pending(self) -> bool:
+        return self.path.exists() and self.path.stat().st_size > 0
+
+    def add(self, recs: list[dict[str, Any]]) -> None:
+        metrics.AUDIT_SPOOLED.inc(len(recs))
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write("".join(to_json(r) + "\n" for r in recs))
+            f.flush()
+            os.fsync(f.fileno())
+
+    def read(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
+
+    def failed(self) -> None:
+        self.retry_at = time.monotonic() + self.backoff
+        self.backoff = min(self.backoff * 2, 30.0)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self.backoff = 0.5
+        self.retry_at = 0.0
+
+
 class AuditLogger:
-    def __init__(self, sinks: list[Sink], *, queue_size: int = 10000, backpressure: str = "drop",
-                 batch: int = 256) -> None:
+    """Bounded queue + sinks. Backpressure when the queue is full: ``block`` (write inline, never
+    lose a record), ``spool`` (to disk, replayed in order) or ``drop`` (counted). A sink that fails
+    is retried with backoff; with a spool directory its records wait on disk meanwhile."""
+
+    def __init__(self, sinks: list[Sink], *, queue_size: int = 10000, backpressure: str = "spool",
+                 batch: int = 256, spool_dir: str | Path | None = None, worker: int = 0) -> None:
         self.sinks = sinks
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(queue_size)
         self.backpressure = backpressure
@@ -193,9 +269,16 @@ class AuditLogger:
         self._task: asyncio.Task[None] | None = None
         self._inline: list[dict[str, Any]] = []
         self._busy = False
+        self.spools: list[_Spool | None] = [
+            _Spool(Path(spool_dir), f"sink{i}-{type(sk).__name__}.w{worker}") if spool_dir else None
+            for i, sk in enumerate(sinks)
+        ]
+        self._overflow = _Spool(Path(spool_dir), f"overflow.w{worker}") if spool_dir else None
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
+        if any(sp is not None and sp.pending() for sp in [*self.spools, self._overflow]):
+            self.queue.put_nowait({"_replay": True})  # wake the drainer to replay the spool
 
     def emit(self, rec: dict[str, Any]) -> None:
         metrics.AUDIT_QUEUE.set(self.queue.qsize())
@@ -205,25 +288,57 @@ class AuditLogger:
             if self.backpressure == "block":
                 self._inline.append(rec)  # written ahead of the queue by the drainer
                 return
+            if self.backpressure == "spool" and self._overflow is not None:
+                self._overflow.add([rec])
+                return
             self.dropped += 1
             metrics.AUDIT_DROPPED.inc()
 
-    async def _flush(self, recs: list[dict[str, Any]]) -> None:
-        for sink in self.sinks:
-            for attempt in range(3):
-                try:
-                    await sink.write(recs)
-                    break
-                except Exception as exc:  # a sink failure must never take the worker down
-                    if attempt == 2:
+    async def _write_one(self, i: int, sink: Sink, recs: list[dict[str, Any]]) -> None:
+        spool = self.spools[i]
+        if spool is not None and spool.pending():
+            if time.monotonic() < spool.retry_at:
+                spool.add(recs)  # keep the order: newer records go behind the spooled ones
+                return
+            recs = spool.read() + recs
+        for attempt in range(3):
+            try:
+                for j in range(0, len(recs), self.batch):
+                    await sink.write(recs[j:j + self.batch])
+            except Exception as exc:  # a sink failure must never take the worker down
+                if attempt == 2:
+                    log.error("audit sink %s failed: %s", type(sink).__name__, exc)
+                    if spool is None:
                         self.failed += len(recs)
-                        log.error("audit sink failed: %s", exc)
-                    await asyncio.sleep(0.05 * (attempt + 1))
+                        return
+                    spool.clear()
+                    spool.add(recs)
+                    spool.failed()
+                    return
+                await asyncio.sleep(0.05 * (attempt + 1))
+            else:
+                if spool is not None:
+                    spool.clear()
+                return
+
+    async def _flush(self, recs: list[dict[str, Any]]) -> None:
+        recs = [r for r in recs if not r.get("_replay")]
+        if self._overflow is not None and self._overflow.pending():
+            recs = self._overflow.read() + recs
+            self._overflow.clear()
+        for i, sink in enumerate(self.sinks):
+            await self._write_one(i, sink, recs)
         self.written += len(recs)
 
     async def _run(self) -> None:
         while True:
-            first = await self.queue.get()
+            try:
+                first = await asyncio.wait_for(self.queue.get(), 1.0)
+            except TimeoutError:
+                if any(sp is not None and sp.pending() and time.monotonic() >= sp.retry_at for sp in self.spools):
+                    first = {"_replay": True}  # retry a spooled sink even when nothing new comes
+                else:
+                    continue
             self._busy = True
             try:
                 recs = [*self._inline, first]
@@ -235,7 +350,7 @@ class AuditLogger:
                 self._busy = False
 
     async def close(self, timeout: float = 10.0) -> None:
-        """Drain: every record emitted before close() is written (bounded by ``timeout``)."""
+        """Drain: every record emitted before close() is written, or spooled (bounded by ``timeout``)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while (self._busy or not self.queue.empty() or self._inline) and loop.time() < deadline:
@@ -250,8 +365,11 @@ class AuditLogger:
         while not self.queue.empty():
             rest.append(self.queue.get_nowait())
         if rest:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._flush(rest), timeout)
+            try:
+                await asyncio.wait_for(self._flush(rest), max(0.1, deadline - loop.time()))
+            except TimeoutError:
+                if self._overflow is not None:
+                    self._overflow.add([r for r in rest if not r.get("_replay")])
         for sink in self.sinks:
             with contextlib.suppress(Exception):
                 await sink.close()

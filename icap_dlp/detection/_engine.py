@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
-from icap_dlp.errors import ConfigError, ConfigErrors
+from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
 
 log = logging.getLogger("icap_dlp.detection")
@@ -376,7 +376,7 @@ class Engine:
     """Scans text with a chosen set of detectors from a library."""
 
     def __init__(self, library: DetectorLibrary, detectors: Iterable[str] | None = None, *,
-                 ner_model: str | None = None, regex_timeout: float = 0.25,
+                 ner_model: str | None = None, regex_timeout: float = 1.0,
                  max_ner_chars: int = 100_000) -> None:
         ids = list(library.compiled) if detectors is None else list(detectors)
         unknown = [i for i in ids if i not in library]
@@ -467,9 +467,12 @@ class Engine:
                             if f is not None:
                                 found.append(f)
                 except TimeoutError:
+                    # Never a silent miss: the text could not be inspected, so the failure policy
+                    # ("timeout": open or closed) decides, and the answer is audited.
                     self.timeouts += 1
-                    log.warning("regex timeout: no finding from this pattern in this text",
-                                extra={"fields": {"detector": c.id, "pattern": p.name, "budget_s": budget}})
+                    log.warning("regex timeout", extra={"fields": {"detector": c.id, "pattern": p.name,
+                                                                   "budget_s": budget}})
+                    raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
 
     def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:

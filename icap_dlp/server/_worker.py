@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import logging
 import signal
 import socket
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -90,18 +92,23 @@ class Worker:
         sinks: list[Any] = []
         if s.audit_file:
             sinks.append(JsonlFileSink(s.audit_file, self.index, rotate_bytes=s.audit_rotate_bytes,
-                                       keep=s.audit_keep, fsync_interval=s.audit_fsync_interval))
+                                       keep=s.audit_keep, fsync_interval=s.audit_fsync_interval,
+                                       rotate_seconds=s.audit_rotate_seconds))
         if s.audit_stdout:
             sinks.append(StdoutSink())
         if s.audit_syslog:
             sinks.append(SyslogSink(s.audit_syslog, s.audit_format))
-        self.audit = AuditLogger(sinks, queue_size=s.audit_queue_size, backpressure=s.audit_backpressure)
+        spool = s.audit_spool_dir
+        if spool is None:
+            spool = str(Path(s.audit_file).parent / "spool") if s.audit_file else "/var/tmp/icap-dlp-spool"
+        self.audit = AuditLogger(sinks, queue_size=s.audit_queue_size, backpressure=s.audit_backpressure,
+                                 spool_dir=spool, worker=self.index)
         self.audit.start()
         audit = self.audit
 
         def record(report: Any) -> None:
             clean = report.action is Action.ALLOW and report.intended is Action.ALLOW and not report.failure
-            if clean and not s.audit_clean_allows:
+            if clean and (not s.audit_clean_allows or random.random() >= s.audit_sample_clean):
                 return
             audit.emit(build_record(report, worker=self.index, query_mode=s.audit_query))
 

@@ -111,3 +111,50 @@ def test_cef_records_reach_a_real_rsyslog(server_factory) -> None:  # type: igno
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_sigterm_during_a_load_run_every_answer_has_exactly_one_record(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    audit = tmp_path / "a" / "audit.jsonl"
+    srv = server_factory("--workers", "2", "--audit-file", str(audit), "--audit-clean-allows")
+    incidents: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def load(n: int) -> None:
+        c = IcapClient("127.0.0.1", srv.port, timeout=10)
+        i = 0
+        while not stop.is_set():
+            i += 1
+            try:
+                r = c.respmod(body("key AKIAIOSFODNN7EXAMPLE" if i % 2 else "clean", n * 100000 + i))
+            except Exception:
+                c.close()
+                try:
+                    c = IcapClient("127.0.0.1", srv.port, timeout=10)
+                    c.connect()
+                except OSError:
+                    return  # the server is gone
+                continue
+            inc = r.headers.get("X-DLP-Incident")
+            if r.status in (200, 204) and inc:
+                with lock:
+                    incidents.append(inc)
+        c.close()
+
+    threads = [threading.Thread(target=load, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    srv.signal(signal.SIGTERM)  # in the middle of the run
+    assert srv.proc.wait(30) == 0
+    stop.set()
+    for t in threads:
+        t.join(15)
+    records = [json.loads(line) for f in sorted(audit.parent.glob("audit.w*.jsonl"))
+               for line in f.read_text().splitlines()]
+    recorded = [r["incident_id"] for r in records]
+    assert len(incidents) > 100
+    assert sorted(recorded) == sorted(set(recorded))  # exactly one record per decision
+    assert set(incidents) <= set(recorded)  # every answered decision has its record
