@@ -8,6 +8,7 @@ from icap_dlp.detection._engine import (
     load_library,
     redos_risk,
 )
+from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Detector, DetectorFile, json_schema
 from icap_dlp.detection._validators import REGISTRY as VALIDATORS
 from icap_dlp.detection._validators import Verdict
@@ -20,6 +21,7 @@ __all__ = [
     "DetectorFile",
     "DetectorLibrary",
     "Engine",
+    "NerConfig",
     "Verdict",
     "json_schema",
     "load_library",

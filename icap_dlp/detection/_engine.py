@@ -9,6 +9,7 @@ deterministically (higher score, then longer span, then detector id).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import logging
 import re
@@ -18,13 +19,14 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import regex
 from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
 from icap_dlp.detection import _validators as V
+from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
@@ -145,6 +147,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
             if extra:
                 errors.append(doc.error((*path, "validator", "args"), f"unknown argument(s) {sorted(extra)}"))
     if det.anchor is not None:
+        hyperscan: Any
         try:
             import hyperscan
         except ImportError:
@@ -154,7 +157,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
                 db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
                 db.compile(expressions=[det.anchor.encode()], ids=[0], elements=1,
                            flags=[hyperscan.HS_FLAG_CASELESS])
-            except Exception as exc:  # hyperscan.error has no stable import path across versions
+            except hyperscan.error as exc:
                 errors.append(doc.error((*path, "anchor"), f"invalid anchor: {exc}"))
     allow_pats = []
     if det.allow is not None:
@@ -312,7 +315,7 @@ class Prefilter:
 def anchor_width(anchor: str) -> int | None:
     """Maximum width of an anchor in UTF-8 bytes, or None if unbounded (or not parseable here)."""
     try:
-        lo, hi = re_parser.parse(anchor, re.IGNORECASE).getwidth()
+        hi: int = re_parser.parse(anchor, re.IGNORECASE).getwidth()[1]
     except (re.error, OverflowError, RecursionError):
         return None
     if hi >= re_constants.MAXREPEAT or hi > 4096:
@@ -376,17 +379,26 @@ class Engine:
     """Scans text with a chosen set of detectors from a library."""
 
     def __init__(self, library: DetectorLibrary, detectors: Iterable[str] | None = None, *,
-                 ner_model: str | None = None, regex_timeout: float = 1.0,
-                 max_ner_chars: int = 100_000) -> None:
+                 ner: NerConfig | None = None, ner_model: str | None = None, regex_timeout: float = 1.0,
+                 max_ner_chars: int | None = None, on_timeout: Literal["raise", "skip"] = "raise") -> None:
+        """Compile the chosen detectors (all of ``library`` when ``detectors`` is None).
+
+        ``ner`` configures NER detectors (``ner_model`` and ``max_ner_chars`` are shorthands for
+        its fields). ``regex_timeout`` is the time budget of one pattern over one text, across all
+        its windows. When it runs out, ``on_timeout="raise"`` raises
+        ``InspectionError(reason="timeout")`` (the failure policy decides, never a silent miss);
+        ``"skip"`` drops that pattern's findings for that text and counts it in ``timeouts``.
+        """
         ids = list(library.compiled) if detectors is None else list(detectors)
         unknown = [i for i in ids if i not in library]
         if unknown:
             raise ConfigError(f"unknown detector ids: {', '.join(sorted(unknown))}")
         self.library = library
-        chosen = [library.compiled[i] for i in sorted(ids)]
+        chosen = [library.compiled[i] for i in sorted(set(ids))]
         self.regex_detectors = [c for c in chosen if c.spec.kind == "regex"]
         self.ner_detectors = [c for c in chosen if c.spec.kind == "ner"]
         self.regex_timeout = regex_timeout
+        self.on_timeout = on_timeout
         self.timeouts = 0
         self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
@@ -394,12 +406,19 @@ class Engine:
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in c.keywords),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
+        if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
+            V.warm_up_phone()  # import libphonenumber now, not on the first request
+        ner = ner or NerConfig()
+        if ner_model is not None:
+            ner = dataclasses.replace(ner, model=ner_model)
+        if max_ner_chars is not None:
+            ner = dataclasses.replace(ner, max_chars=max_ner_chars)
+        self.ner_config = ner
         self._ner: Any = None
         if self.ner_detectors:
             from icap_dlp.detection._ner import NerAdapter
 
-            self._ner = NerAdapter(ner_model, {c.spec.ner_label or "": c for c in self.ner_detectors},
-                                   max_chars=max_ner_chars)
+            self._ner = NerAdapter(ner, {c.spec.ner_label or "": c for c in self.ner_detectors})
 
     @property
     def needs_ner(self) -> bool:
@@ -467,12 +486,13 @@ class Engine:
                             if f is not None:
                                 found.append(f)
                 except TimeoutError:
-                    # Never a silent miss: the text could not be inspected, so the failure policy
-                    # ("timeout": open or closed) decides, and the answer is audited.
                     self.timeouts += 1
                     log.warning("regex timeout", extra={"fields": {"detector": c.id, "pattern": p.name,
                                                                    "budget_s": budget}})
-                    raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
+                    if self.on_timeout == "raise":
+                        # Never a silent miss: the text could not be inspected, so the failure
+                        # policy ("timeout": open or closed) decides, and the answer is audited.
+                        raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
 
     def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:

@@ -41,7 +41,7 @@ class NerConfig:
 
     model: str | None = None
     gate: bool = True
-    context_chars: int = 64
+    context_chars: int = 32
     max_chars: int = 100_000
     batch_size: int = 64
 
@@ -83,24 +83,33 @@ def load_model(name: str | None, max_chars: int = 100_000) -> Any:
 
 
 # Capitalised words that start sentences or fill code and logs and are never entities on their own.
-_STOP = frozenset("""
-a about after again all also although an and another any are as at be because before being both but
-by can could did do does done during each either else even every few for from further had has have
-having he her here hers him his how however i if in into is it its just last let many may me might
-more most much must my neither never next no nor not now of off on once one only or other our out
-over own per please same she should since so some such than that the their them then there these
-they this those though through thus to too under unless until up upon us use very via was we were
-what when where whether which while who whom whose why will with within without would yes yet you
-your see note todo fixme returns return raises args example examples usage step first second third
-new added fixed removed updated changed done ok error errors warning warn warning info debug trace
-fatal critical notice get post put patch delete head options true false none null nan inf self cls
-def class import from async await yield lambda pass break continue raise try except finally assert
-global var const func function string int float bool list dict set map type struct enum interface
-json xml yaml http https html css url uri api id ids uuid sql utc gmt tcp udp ip dns tls ssl ssh cpu
-gpu ram io os db ui ux cli sdk jwt csv pdf png jpeg gif svg md txt log logs cd ci pr mr
-""".split())
+_STOP = frozenset([
+    "a", "about", "after", "again", "all", "also", "although", "an", "and", "another", "any", "are", "as", "at",
+    "be", "because", "before", "being", "both", "but", "by", "can", "could", "did", "do", "does", "done",
+    "during", "each", "either", "else", "even", "every", "few", "for", "from", "further", "had", "has", "have",
+    "having", "he", "her", "here", "hers", "him", "his", "how", "however", "i", "if", "in", "into", "is", "it",
+    "its", "just", "last", "let", "many", "may", "me", "might", "more", "most", "much", "must", "my", "neither",
+    "never", "next", "no", "nor", "not", "now", "of", "off", "on", "once", "one", "only", "or", "other", "our",
+    "out", "over", "own", "per", "please", "same", "she", "should", "since", "so", "some", "such", "than", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "though", "through", "thus", "to",
+    "too", "under", "unless", "until", "up", "upon", "us", "use", "very", "via", "was", "we", "were", "what",
+    "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will", "with", "within",
+    "without", "would", "yes", "yet", "you", "your", "see", "note", "todo", "fixme", "returns", "return",
+    "raises", "args", "example", "examples", "usage", "step", "first", "second", "third", "new", "added", "fixed",
+    "removed", "updated", "changed", "done", "ok", "error", "errors", "warning", "warn", "warning", "info",
+    "debug", "trace", "fatal", "critical", "notice", "get", "post", "put", "patch", "delete", "head", "options",
+    "true", "false", "none", "null", "nan", "inf", "self", "cls", "def", "class", "import", "from", "async",
+    "await", "yield", "lambda", "pass", "break", "continue", "raise", "try", "except", "finally", "assert",
+    "global", "var", "const", "func", "function", "string", "int", "float", "bool", "list", "dict", "set", "map",
+    "type", "struct", "enum", "interface", "json", "xml", "yaml", "http", "https", "html", "css", "url", "uri",
+    "api", "id", "ids", "uuid", "sql", "utc", "gmt", "tcp", "udp", "ip", "dns", "tls", "ssl", "ssh", "cpu", "gpu",
+    "ram", "io", "os", "db", "ui", "ux", "cli", "sdk", "jwt", "csv", "pdf", "png", "jpeg", "gif", "svg", "md",
+    "txt", "log", "logs", "cd", "ci", "pr", "mr",
+])
 
-_CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}_])\p{Lu}[\p{L}\p{M}\p{N}'’\-]*")
+_CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}_.])\p{Lu}[\p{L}\p{M}\p{N}'\u2019\-]*")
+# A capitalised word used as code: a call, an index, an attribute, an assignment, a block header.
+_CODE_AFTER = regex.compile(r"[(\[.]\w|[ \t]*=[^=]|:$", regex.MULTILINE)
 
 
 def candidate_windows(text: str, context: int) -> list[tuple[int, int]]:
@@ -109,7 +118,7 @@ def candidate_windows(text: str, context: int) -> list[tuple[int, int]]:
     n = len(text)
     for m in _CANDIDATE.finditer(text):
         word = m.group()
-        if word.lower() in _STOP:
+        if word.lower() in _STOP or _CODE_AFTER.match(text, m.end()):
             continue
         lo, hi = max(0, m.start() - context), min(n, m.end() + context)
         if out and lo <= out[-1][1]:

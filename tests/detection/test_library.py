@@ -179,3 +179,51 @@ def test_anchored_windows_find_what_a_full_scan_finds() -> None:
     full.prefilter._db = None  # the pure-Python prefilter: no anchors, whole-text scans
     assert [(f.detector_id, f.start, f.end) for f in windowed] == \
         [(f.detector_id, f.start, f.end) for f in full.scan(text)]
+
+
+def test_timeout_can_skip_instead_of_raising(tmp_path: Path) -> None:
+    body = GOOD.replace("demo-\\d+", "(?:a|aa)+$")
+    engine = Engine(load_library([_write(tmp_path, body)]), regex_timeout=0.1, on_timeout="skip")
+    t = time.perf_counter()
+    assert engine.scan("a" * 5000 + "b") == []
+    assert time.perf_counter() - t < 2.0
+    assert engine.timeouts == 1
+
+
+def _full_scan_engine() -> Engine:
+    full = Engine(LIB, REGEX_IDS)
+    full.prefilter._db = None  # the pure-Python prefilter: no anchors, whole-text scans
+    return full
+
+
+def test_windows_on_non_ascii_text_find_what_a_full_scan_finds() -> None:
+    # Hyperscan offsets are UTF-8 bytes; Korean text before each value shifts them.
+    text = "\n".join([
+        "고객 정보: 주민등록번호 900101-1234568, 연락처 010-1234-5678, 이메일 홍길동@example.com 아님 alice@example.com",
+        "카드 4111 1111 1111 1111 결제 완료. 키 AKIAIOSFODNN7EXAMPLE 사용 금지 — 서버 10.20.30.40 접속",
+        "비밀번호: Qw3rty!z9x 계좌번호: 국민 123456-01-234567 😀 IBAN DE89 3704 0044 0532 0130 00",
+    ] * 30)
+    windowed = ENGINE.scan(text)
+    want = {"kr-rrn", "kr-mobile-phone", "email", "credit-card", "aws-access-key-id", "private-ipv4",
+            "generic-password-assignment", "kr-bank-account", "iban"}
+    assert want <= {f.detector_id for f in windowed}
+    assert [(f.detector_id, f.start, f.end) for f in windowed] == \
+        [(f.detector_id, f.start, f.end) for f in _full_scan_engine().scan(text)]
+
+
+def test_a_token_longer_than_its_window_is_found_whole() -> None:
+    # The jwt anchor covers header and payload; the window is 16 characters past it, far
+    # shorter than this signature: the cut match is matched again on the whole text.
+    token = ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+             + "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c" * 20)
+    text = "Authorization: Bearer " + token + " end"
+    found = [f for f in ENGINE.scan(text) if f.detector_id == "jwt"]
+    assert [(f.start, f.end) for f in found] == [(22, 22 + len(token))]
+
+
+def test_anchor_width_bounded_or_not() -> None:
+    from icap_dlp.detection._engine import anchor_width
+
+    assert anchor_width(r"\d{4}[ \-]?\d{4}") == 9
+    assert anchor_width(r"eyj[a-z0-9_\-]{8,}\.eyj") is None
+    assert anchor_width("여권|passport") == 8 * 4  # characters to UTF-8 bytes, at most 4 each

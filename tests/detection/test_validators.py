@@ -106,7 +106,8 @@ def test_jwt_entropy_pem_phone() -> None:
     assert jwt("eyJub3QiOiJqd3QifQ.eyJ4IjoxfQ.c2ln") is Verdict.INVALID
     assert entropy("aaaaaaaaaaaa") is Verdict.INVALID
     assert entropy("Tr0ub4dor&3xyz") is Verdict.VALID
-    key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n-----END RSA PRIVATE KEY-----"
+    key = ("-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
+           "-----END RSA PRIVATE KEY-----")
     assert pem(key) is Verdict.VALID
     assert pem("-----BEGIN RSA PRIVATE KEY-----\nMIIEow") is Verdict.UNKNOWN
     assert pem("-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----") is Verdict.INVALID
