@@ -58,7 +58,8 @@ def _scan(args: argparse.Namespace) -> int:
         return 0
     for f in findings:
         line = text.count("\n", 0, f.start) + 1
-        row = {"detector": f.detector_id, "entity": f.entity_type, "location": f"line {line}",
+        col = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
+        row = {"detector": f.detector_id, "entity": f.entity_type, "location": f"{line}:{col}",
                "masked": masked(text[f.start:f.end]), "score": f.score, "why": f.explanation}
         if args.json:
             print(json.dumps(row, ensure_ascii=False))
@@ -104,3 +105,19 @@ def _ner_problems(lib: Any) -> list[str]:
             if got != want:
                 out.append(f"{d.id}: {'- expected a match' if want else '+ unexpected match'} in {text!r}")
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m icap_dlp.detection._cli scan|detectors ...`` (the same commands as ``icap-dlp``)."""
+    parser = argparse.ArgumentParser(prog="python -m icap_dlp.detection._cli")
+    add_commands(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
