@@ -332,8 +332,6 @@ class IcapParser:
         else:
             block = self._take_line_block(self.limits.max_trailer_bytes, "trailer block")
             if block is None:
-                if len(self._buf) >= 2 and not self._buf.startswith(b"\r\n") and b"\r\n" not in self._buf:
-                    pass
                 return None
             trailers = _parse_fields(block[:-4].split(b"\r\n"), self.limits.max_header_fields, "trailer")
         if self._in_preview and not self._ieof:
