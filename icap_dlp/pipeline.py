@@ -3,9 +3,9 @@
 The server (I/O) asks an :class:`Inspector` for a :class:`Transaction` per REQMOD/RESPMOD request.
 The transaction decides from the headers alone how the body must flow (:class:`Plan`):
 
-* ``SKIP``   – no inspection needed: 204 (during the preview when possible) or a streamed echo;
-* ``BUFFER`` – read the whole body (up to ``max_body_bytes``), then :meth:`Transaction.decide`;
-* ``STREAM`` – send the ICAP answer at once and pass the body through a :class:`BodyStream`
+* ``SKIP``   - no inspection needed: 204 (during the preview when possible) or a streamed echo;
+* ``BUFFER`` - read the whole body (up to ``max_body_bytes``), then :meth:`Transaction.decide`;
+* ``STREAM`` - send the ICAP answer at once and pass the body through a :class:`BodyStream`
   (used for SSE and for echoing without 204), so long or endless bodies keep flowing.
 
 Everything here is plain data; the server serialises an :class:`Outcome` into ICAP bytes.
@@ -14,7 +14,7 @@ Everything here is plain data; the server serialises an :class:`Outcome` into IC
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from icap_dlp.icap import HttpRequestHead, HttpResponseHead, IcapRequest
@@ -114,41 +114,3 @@ def echo_stream_plan(request: IcapRequest) -> StreamPlan:
     """Stream the message back unchanged (used when 204 is not allowed)."""
     return StreamPlan(request.http_request if request.http_response is None else None,
                       request.http_response, IdentityStream())
-
-
-@dataclass
-class PassThroughTransaction:
-    """No inspection: the foundation's "no modification" service."""
-
-    request: IcapRequest
-    statuses: list[int] = field(default_factory=list)
-
-    def plan(self) -> Plan:
-        return Plan.SKIP
-
-    def decide(self, body: bytes) -> Outcome:
-        return Unmodified()
-
-    def stream(self) -> StreamPlan:
-        return echo_stream_plan(self.request)
-
-    def fail(self, reason: str) -> Outcome:
-        return Unmodified()
-
-    def skip_headers(self) -> tuple[tuple[str, str], ...]:
-        return ()
-
-    def finished(self, status: int) -> None:
-        self.statuses.append(status)
-
-
-class PassThroughInspector:
-    def __init__(self, istag: str = "icap-dlp-passthrough") -> None:
-        self._istag = istag
-
-    @property
-    def istag(self) -> str:
-        return self._istag
-
-    def begin(self, request: IcapRequest, client: str | None) -> Transaction:
-        return PassThroughTransaction(request)
