@@ -38,7 +38,7 @@ HMAC_KEY_ENV = "ICAP_DLP_HMAC_KEY"
 HMAC_KEY_FILE_ENV = "ICAP_DLP_HMAC_KEY_FILE"
 
 
-def load_hmac_key(settings: Settings | None = None) -> bytes | None:
+def load_hmac_key() -> bytes | None:
     """The keyed-hash key: from the file named by ICAP_DLP_HMAC_KEY_FILE, else ICAP_DLP_HMAC_KEY."""
     path = os.environ.get(HMAC_KEY_FILE_ENV)
     if path:
@@ -67,7 +67,6 @@ class Bundle:
     key: bytes
     istag: str
     content_limits: Any
-    ephemeral_key: bool = False
 
     @property
     def version(self) -> str:
@@ -95,15 +94,14 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None,
     policy = compile_policy(path, frozenset(lookup), library_lookup=lookup,
                             library_hash=library.fingerprint, ner_ids=ner_ids, texts=texts)
     engine = make_engine(library, policy)
-    key = load_hmac_key(settings)
-    ephemeral = key is None
+    key = load_hmac_key()
     if key is None:
         # No configured key: tokens and fingerprints are keyed per process (not comparable across
         # instances). Configure ICAP_DLP_HMAC_KEY(_FILE) for stable hashed tokens.
         key = os.urandom(32)
     istag = "dlp-" + policy.content_hash[:24]
     limits = content.ContentLimits(max_decoded_bytes=settings.max_body_bytes * 4)
-    return Bundle(policy, library, engine, key, istag, limits, ephemeral)
+    return Bundle(policy, library, engine, key, istag, limits)
 
 
 def make_engine(library: Any, policy: Policy) -> Any:

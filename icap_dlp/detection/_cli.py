@@ -10,6 +10,7 @@ from typing import Any
 
 from icap_dlp.detection._engine import Engine, load_library
 from icap_dlp.errors import ConfigError
+from icap_dlp.redaction import masked_preview as masked
 
 
 def add_commands(sub: Any) -> None:
@@ -29,13 +30,6 @@ def add_commands(sub: Any) -> None:
     test.add_argument("path", nargs="?", help="detector file or folder (default: the built-in library)")
     test.add_argument("--ner", action="store_true", help="include NER detectors (needs the spaCy model)")
     test.set_defaults(func=_test)
-
-
-def masked(value: str) -> str:
-    """A preview that never shows more than the last 4 characters (none for short values)."""
-    if len(value) < 8:
-        return "*" * len(value)
-    return "*" * (len(value) - 4) + value[-4:]
 
 
 def _library(extra: str | None) -> Any:

@@ -7,7 +7,6 @@ import hmac
 import html
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from icap_dlp.model import Finding
@@ -119,8 +118,3 @@ def http_block_page(accept: str | None, incident: str) -> tuple[str, bytes]:
                 f"</code></p></body></html>\n")
         return "text/html; charset=utf-8", page.encode()
     return "text/plain; charset=utf-8", f"{BLOCK_MESSAGE}. Incident {incident}.\n".encode()
-
-
-@dataclass(frozen=True)
-class BlockSpec:
-    code: int = -32001

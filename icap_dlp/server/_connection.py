@@ -162,7 +162,7 @@ class Connection:
             return  # a 200 is already on the wire: closing the connection is the only signal left
         await self._safe_write(error_response(exc.status_hint, self.app.istag, close=True))
 
-    async def _reject(self, status: int, req: IcapRequest) -> bool:
+    async def _reject(self, status: int) -> bool:
         """Answer an error for a request whose body (if any) we won't read; keep-alive if in sync."""
         keep = self.parser.idle
         await self._write(error_response(status, self.app.istag, close=not keep))
@@ -171,7 +171,7 @@ class Connection:
     async def _handle(self, req: IcapRequest) -> bool:
         service = self.app.services.get(req.service)
         if service is None:
-            return await self._reject(404, req)
+            return await self._reject(404)
         if req.method is Method.OPTIONS:
             if req.has_body:  # opt-body: read and ignore it
                 while not isinstance(await self._next_event(), EndOfMessage):
@@ -180,7 +180,7 @@ class Connection:
                 service, self.app.istag, max_connections=self.app.settings.max_connections))
             return True
         if req.method not in service.methods:
-            return await self._reject(405, req)
+            return await self._reject(405)
         txn = self.app.inspector.begin(req, self.peer)
         status = 0
         try:
