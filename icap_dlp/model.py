@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class Action(enum.Enum):
@@ -35,9 +36,12 @@ class Direction(enum.Enum):
     RESPMOD = "respmod"
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One detection: a span of a text segment, a score and an explanation (never the value)."""
+class Finding(NamedTuple):
+    """One detection: a span of a text segment, a score and an explanation (never the value).
+
+    A named tuple, not a frozen dataclass: dense text makes thousands per megabyte, and a tuple
+    is built four times faster.
+    """
 
     detector_id: str
     entity_type: str

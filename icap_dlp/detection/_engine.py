@@ -501,25 +501,27 @@ class Engine:
         start, end = m.span(p.group)
         if end <= start:
             return None
-        if c.allow_values or c.allow_patterns:
-            value = text[start:end]
-            if value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns):
-                return None
+        value = text[start:end]
+        if (c.allow_values or c.allow_patterns) and (
+                value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns)):
+            return None
         score = p.score
         why = p.why
         if c.validator is not None:
-            verdict = c.validator(text[start:end], **c.validator_args)
-            if verdict is V.Verdict.INVALID:
+            verdict = c.validator(value, **c.validator_args) if c.validator_args else c.validator(value)
+            if verdict is _INVALID:
                 return None
-            if verdict is V.Verdict.VALID:
+            if verdict is _VALID:
                 score += 0.2
                 why += c.why_valid
             else:
                 why += c.why_unknown
         ctx = c.context
         if ctx is not None:
-            window = (text[max(0, start - ctx.window):start] + " " + text[end:end + ctx.window]).lower()
-            seen = [w for w in c.context_words if w in window]
+            w = ctx.window
+            before = text[start - w if start > w else 0:start].lower()
+            after = text[end:end + w].lower()
+            seen = [word for word in c.context_words if word in before or word in after]
             if seen:
                 score += ctx.boost
                 why += "; context " + ",".join(seen[:3])
@@ -527,4 +529,8 @@ class Engine:
                 return None
         spec = c.spec
         return Finding(spec.id, spec.entity_type, spec.category, spec.severity, start, end,
-                       round(min(score, 1.0), 3), why)
+                       round(score, 3) if score < 1.0 else 1.0, why)
+
+
+_VALID = V.Verdict.VALID
+_INVALID = V.Verdict.INVALID
