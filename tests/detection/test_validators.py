@@ -113,3 +113,28 @@ def test_jwt_entropy_pem_phone() -> None:
     assert pem("-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----") is Verdict.INVALID
     assert phone("+44 20 7946 0958") is Verdict.VALID
     assert phone("+1 555") is Verdict.INVALID
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(__import__("phonenumbers").COUNTRY_CODE_TO_REGION_CODE)),
+       st.text("0123456789", min_size=4, max_size=13), st.sampled_from(["", " ", "-"]))
+def test_phone_fast_path_agrees_with_libphonenumber(cc: int, national: str, sep: str) -> None:
+    """International numbers skip ``parse``; the verdict must stay libphonenumber's own."""
+    import phonenumbers
+
+    value = f"+{cc}{sep}{national}"
+    try:
+        expected = phonenumbers.is_valid_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        expected = False
+    assert (phone(value) is Verdict.VALID) == expected, value
+
+
+def test_phone_valid_numbers_of_many_countries() -> None:
+    import phonenumbers
+
+    for region in ("US", "GB", "DE", "FR", "KR", "JP", "IN", "BR", "IT", "AU"):
+        example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        text = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+        assert phone(text) is Verdict.VALID, text
+        assert phone(text[:5]) is Verdict.INVALID, text
