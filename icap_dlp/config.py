@@ -8,6 +8,7 @@ environment variable < command-line option.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import types
 import typing
@@ -99,7 +100,7 @@ class Settings(BaseModel):
     # -- logging ----------------------------------------------------------------------------
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="log level")
 
-    @property
+    @functools.cached_property
     def skip_types(self) -> tuple[str, ...]:
         return tuple(t.strip().lower() for t in self.skip_content_types.split(",") if t.strip())
 

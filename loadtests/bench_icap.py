@@ -75,6 +75,28 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """user + system CPU time of these processes and their threads (from /proc/PID/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=1344)
@@ -87,6 +109,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--policy", default=None)
     ap.add_argument("--service", default=None, help="ICAP service name (default: respmod / reqmod)")
+    ap.add_argument("--server-pid", type=int, default=None,
+                    help="also report the server's CPU per request: this PID and its descendants "
+                         "(set automatically with --start; for c-icap: the pid in its pid file)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     server = None
@@ -109,12 +134,16 @@ def main() -> int:
     try:
         q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
         preview = None if args.preview < 0 else args.preview
+        pid = server.pid if server is not None else args.server_pid
+        tree = _tree(pid) if pid else []
+        cpu0 = _cpu_seconds(tree)
         procs = [mp.Process(target=_loop, args=(port, args.scenario, args.seconds, preview, not args.no204, q,
                                                      args.service))
                  for _ in range(args.connections)]
         for p in procs:
             p.start()
         results = [q.get() for _ in procs]
+        server_cpu = _cpu_seconds(tree) - cpu0
         for p in procs:
             p.join()
         lat = sorted(x for r in results for x in r[0])
@@ -133,6 +162,11 @@ def main() -> int:
             "p50_ms": round(q_[49] * 1000, 2), "p95_ms": round(q_[94] * 1000, 2), "p99_ms": round(q_[98] * 1000, 2),
             "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
         }
+        if tree and n:
+            # Server CPU per request, and the rate one fully busy core would sustain at that cost:
+            # a capacity figure the load generator (sharing these cores) does not distort.
+            res["server_cpu_ms_per_req"] = round(server_cpu / n * 1000, 4)
+            res["req_s_per_server_core"] = round(n / server_cpu, 1) if server_cpu else None
         if server is not None:
             res["worker_rss_mb"] = [round(_rss_kb(c) / 1024, 1) for c in _children(server.pid)]
         print(json.dumps(res) if args.json else "\n".join(f"{k:>14}: {v}" for k, v in res.items()))

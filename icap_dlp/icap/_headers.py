@@ -69,7 +69,7 @@ class Headers:
         return list(self._items)
 
     def encode(self) -> bytes:
-        return b"".join(f"{k}: {v}\r\n".encode("latin-1", "replace") for k, v in self._items)
+        return "".join([f"{k}: {v}\r\n" for k, v in self._items]).encode("latin-1", "replace")
 
     def tokens(self, name: str) -> list[str]:
         """Comma-separated tokens of every ``name`` field, lower-cased and stripped."""

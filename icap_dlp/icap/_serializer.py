@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from email.utils import formatdate
 
 from icap_dlp.icap._events import HttpRequestHead, HttpResponseHead, Method
@@ -48,11 +50,22 @@ def _status_line(status: int) -> bytes:
     return f"ICAP/1.0 {status} {REASONS.get(status, 'Unknown')}\r\n".encode("ascii")
 
 
+_date_cache: list[Any] = [0, ""]
+
+
+def http_date() -> str:
+    """RFC 7231 date of the current second (formatted once per second)."""
+    now = int(time.time())
+    if now != _date_cache[0]:
+        _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
+    return str(_date_cache[1])
+
+
 def _common(istag: str | None, close: bool, extra: Iterable[tuple[str, str]]) -> Headers:
     h = Headers([("Server", SERVER_NAME)])
     if istag is not None:
         h.add("ISTag", f'"{istag}"')
-    h.add("Date", formatdate(usegmt=True))
+    h.add("Date", http_date())
     h.add("Connection", "close" if close else "keep-alive")
     for k, v in extra:
         h.add(k, v)

@@ -63,7 +63,8 @@ class Connection:
     # -- reading ----------------------------------------------------------------------------
     async def _read(self, timeout: float, what: str) -> None:
         try:
-            data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+            async with asyncio.timeout(timeout):  # no task per read, unlike wait_for
+                data = await self.reader.read(READ_SIZE)
         except TimeoutError:
             raise _Timeout(what) from None
         except (ConnectionError, OSError):

@@ -45,7 +45,7 @@ def test_reloads_under_load_fail_no_request(server_factory, tmp_path: Path) -> N
     try:
         for i in range(100):
             if i % 2:
-                pol.write_text("version: 1\nname: broken\nrules:\n  - id: x\n    action: explode\n")
+                pol.write_text(f"version: 1\nname: broken-{i}\nrules:\n  - id: x\n    action: explode\n")
             else:
                 pol.write_text(valid.replace("name: default", f"name: v{i}"))
             srv.signal(signal.SIGHUP)
@@ -67,5 +67,7 @@ def test_reloads_under_load_fail_no_request(server_factory, tmp_path: Path) -> N
         sorted(set(results))[:5]
     assert len(tags) >= 2  # valid versions changed the ISTag
     log = srv.log()
-    assert log.count("reload rejected") >= 10
+    # Signals that arrive while the master validates a snapshot coalesce into one reload, so
+    # fewer than 50 rejections are logged on a busy machine; each one names the file.
+    assert log.count("reload rejected") >= 5
     assert srv.stop() == 0
