@@ -97,6 +97,87 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / tick
 
 
+def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | None = None
+                   ) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``icap-dlp serve`` on a free loopback port; return (process, port) once it accepts."""
+    port = _free_port()
+    cmd = [sys.executable, "-m", "icap_dlp", "serve", "--port", str(port), "--workers", str(workers),
+           "--log-level", "warning", *(extra or [])]
+    if policy:
+        cmd += ["--policy", policy]
+    env = {**os.environ, "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
+    server = subprocess.Popen(cmd, env=env)
+    wait_for_port(port, server)
+    return server, port
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            time.sleep(0.5)  # let every worker start accepting
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def measure(port: int, scenario: str, *, connections: int = 8, seconds: float = 10, preview: int | None = None,
+            allow_204: bool = True, service: str | None = None, server_pid: int | None = None
+            ) -> dict[str, object]:
+    """Closed loop: ``connections`` client processes, each one keep-alive connection."""
+    q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    tree = _tree(server_pid) if server_pid else []
+    cpu0 = _cpu_seconds(tree)
+    procs = [mp.Process(target=_loop, args=(port, scenario, seconds, preview, allow_204, q, service))
+             for _ in range(connections)]
+    for p in procs:
+        p.start()
+    results = [q.get() for _ in procs]
+    server_cpu = _cpu_seconds(tree) - cpu0
+    for p in procs:
+        p.join()
+    lat = sorted(x for r in results for x in r[0])
+    errors = sum(r[1] for r in results)
+    statuses: dict[int, int] = {}
+    for r in results:
+        for k, v in r[2].items():
+            statuses[k] = statuses.get(k, 0) + v
+    n = len(lat)
+    body = SCENARIOS[scenario][3]
+    q_ = statistics.quantiles(lat, n=100) if n > 1 else [0.0] * 99
+    res: dict[str, object] = {
+        "scenario": scenario, "connections": connections, "seconds": seconds,
+        "requests": n, "errors": errors, "statuses": statuses, "req_s": round(n / seconds, 1),
+        "mb_s": round(n * len(body) / seconds / 1e6, 2),
+        "p50_ms": round(q_[49] * 1000, 2), "p95_ms": round(q_[94] * 1000, 2), "p99_ms": round(q_[98] * 1000, 2),
+        "machine": machine(),
+    }
+    if tree and n:
+        # Server CPU per request, and the rate one fully busy core would sustain at that cost:
+        # a capacity figure the load generator (sharing these cores) does not distort.
+        res["server_cpu_ms_per_req"] = round(server_cpu / n * 1000, 4)
+        res["req_s_per_server_core"] = round(n / server_cpu, 1) if server_cpu else None
+    return res
+
+
+def machine() -> str:
+    model = ""
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.machine()} {os.cpu_count()} cores {model}, Python {platform.python_version()}".strip()
+
+
+def worker_rss_mb(server_pid: int) -> list[float]:
+    return [round(_rss_kb(c) / 1024, 1) for c in _children(server_pid)]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=1344)
@@ -117,60 +198,15 @@ def main() -> int:
     server = None
     port = args.port
     if args.start:
-        port = _free_port()
-        cmd = [sys.executable, "-m", "icap_dlp", "serve", "--port", str(port), "--workers", str(args.workers),
-               "--log-level", "warning"]
-        if args.policy:
-            cmd += ["--policy", args.policy]
-        server = subprocess.Popen(cmd)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), 0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(0.5)
+        server, port = start_icap_dlp(args.workers, args.policy)
     try:
-        q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
-        preview = None if args.preview < 0 else args.preview
-        pid = server.pid if server is not None else args.server_pid
-        tree = _tree(pid) if pid else []
-        cpu0 = _cpu_seconds(tree)
-        procs = [mp.Process(target=_loop, args=(port, args.scenario, args.seconds, preview, not args.no204, q,
-                                                     args.service))
-                 for _ in range(args.connections)]
-        for p in procs:
-            p.start()
-        results = [q.get() for _ in procs]
-        server_cpu = _cpu_seconds(tree) - cpu0
-        for p in procs:
-            p.join()
-        lat = sorted(x for r in results for x in r[0])
-        errors = sum(r[1] for r in results)
-        statuses: dict[int, int] = {}
-        for r in results:
-            for k, v in r[2].items():
-                statuses[k] = statuses.get(k, 0) + v
-        n = len(lat)
-        body = SCENARIOS[args.scenario][3]
-        q_ = statistics.quantiles(lat, n=100) if n > 1 else [0.0] * 99
-        res = {
-            "scenario": args.scenario, "connections": args.connections, "seconds": args.seconds,
-            "requests": n, "errors": errors, "statuses": statuses, "req_s": round(n / args.seconds, 1),
-            "mb_s": round(n * len(body) / args.seconds / 1e6, 2),
-            "p50_ms": round(q_[49] * 1000, 2), "p95_ms": round(q_[94] * 1000, 2), "p99_ms": round(q_[98] * 1000, 2),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-        }
-        if tree and n:
-            # Server CPU per request, and the rate one fully busy core would sustain at that cost:
-            # a capacity figure the load generator (sharing these cores) does not distort.
-            res["server_cpu_ms_per_req"] = round(server_cpu / n * 1000, 4)
-            res["req_s_per_server_core"] = round(n / server_cpu, 1) if server_cpu else None
+        res = measure(port, args.scenario, connections=args.connections, seconds=args.seconds,
+                      preview=None if args.preview < 0 else args.preview, allow_204=not args.no204,
+                      service=args.service, server_pid=server.pid if server is not None else args.server_pid)
         if server is not None:
-            res["worker_rss_mb"] = [round(_rss_kb(c) / 1024, 1) for c in _children(server.pid)]
+            res["worker_rss_mb"] = worker_rss_mb(server.pid)
         print(json.dumps(res) if args.json else "\n".join(f"{k:>14}: {v}" for k, v in res.items()))
-        return 1 if errors else 0
+        return 1 if res["errors"] else 0
     finally:
         if server is not None:
             server.terminate()
