@@ -55,6 +55,83 @@ def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_2
     out.put((lat, errors, statuses))
 
 
+def request_bytes(scenario: str, port: int, service: str | None = None, allow_204: bool = True) -> bytes:
+    """The exact bytes IcapClient sends for ``scenario`` without preview (for --raw)."""
+    _, method, ctype, body = SCENARIOS[scenario]
+    url = "http://origin.test/mcp"
+    req = f"POST {url} HTTP/1.1\r\nHost: origin.test\r\nAccept: application/json, text/event-stream\r\n\r\n"
+    if method == "RESPMOD":
+        res = f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
+        encap = f"req-hdr=0, res-hdr={len(req)}, res-body={len(req) + len(res)}"
+        heads = req + res
+    else:
+        heads = (f"POST {url} HTTP/1.1\r\nHost: origin.test\r\nContent-Type: {ctype}\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n")
+        encap = f"req-hdr=0, req-body={len(heads)}"
+    name = service or method.lower()
+    head = (f"{method} icap://127.0.0.1:{port}/{name} ICAP/1.0\r\nHost: 127.0.0.1\r\n"
+            f"Encapsulated: {encap}\r\n" + ("Allow: 204\r\n" if allow_204 else "") + "\r\n")
+    return (head + heads).encode("latin-1") + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+
+
+async def _raw_connection(port: int, payload: bytes, end: float, lat: list[float], statuses: dict[int, int],
+                          depth: int) -> int:
+    """Send ``depth`` pipelined requests, read their answers, repeat (latency: per request, from
+    the batch's send to its answer)."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    errors = 0
+    clock = time.perf_counter
+    batch = payload * depth
+    try:
+        while clock() < end:
+            t = clock()
+            writer.write(batch)
+            async with asyncio.timeout(30):  # a stalled server is an error, never a hang
+                for _ in range(depth):
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head[9:12])
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if b"null-body" not in head:
+                        encap = head.split(b"Encapsulated:", 1)[1].split(b"\r\n", 1)[0]
+                        body_at = int(encap.rsplit(b"=", 1)[1])
+                        await reader.readexactly(body_at)
+                        await reader.readuntil(b"\r\n0\r\n\r\n")
+                    if status not in (200, 204):
+                        errors += 1
+                    lat.append(clock() - t)
+    except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
+        errors += 1
+    writer.close()
+    return errors
+
+
+def _raw_loop(port: int, scenario: str, seconds: float, connections: int, service: str | None,
+              allow_204: bool, depth: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """One process, ``connections`` asyncio connections sending pre-built requests: a load
+    generator cheap enough to leave the cores to the server (for the worker-scaling figure)."""
+    import asyncio
+
+    payload = request_bytes(scenario, port, service, allow_204)
+    lat: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def run() -> int:
+        end = time.perf_counter() + seconds
+        errs = await asyncio.gather(*(_raw_connection(port, payload, end, lat, statuses, depth)
+                                      for _ in range(connections)))
+        return sum(errs)
+
+    try:
+        import uvloop
+
+        errors = uvloop.run(run())
+    except ImportError:
+        errors = asyncio.run(run())
+    out.put((lat, errors, statuses))
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -99,14 +176,28 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | None = None
                    ) -> tuple[subprocess.Popen[bytes], int]:
-    """Start ``icap-dlp serve`` on a free loopback port; return (process, port) once it accepts."""
+    """Start ``icap-dlp serve`` on a free loopback port; return (process, port) once every worker
+    listens. (Waiting for the port alone is not enough: with SO_REUSEPORT, connections opened
+    while the other workers still start all land on the first one.)"""
+    import tempfile
+
     port = _free_port()
     cmd = [sys.executable, "-m", "icap_dlp", "serve", "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning", *(extra or [])]
+           "--log-level", "info", *(extra or [])]
     if policy:
         cmd += ["--policy", policy]
     env = {**os.environ, "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
-    server = subprocess.Popen(cmd, env=env)
+    log = tempfile.TemporaryFile()
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"icap-dlp exited with {server.returncode}: {log.read()[-2000:]!r}")
+        log.seek(0)
+        if b'"msg": "listening"' in log.read():  # the master logs it once every worker is ready
+            break
+        time.sleep(0.1)
     wait_for_port(port, server)
     return server, port
 
@@ -126,14 +217,18 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeou
 
 
 def measure(port: int, scenario: str, *, connections: int = 8, seconds: float = 10, preview: int | None = None,
-            allow_204: bool = True, service: str | None = None, server_pid: int | None = None
-            ) -> dict[str, object]:
-    """Closed loop: ``connections`` client processes, each one keep-alive connection."""
+            allow_204: bool = True, service: str | None = None, server_pid: int | None = None,
+            raw: bool = False, depth: int = 1) -> dict[str, object]:
+    """Closed loop: ``connections`` client processes, each one keep-alive connection; ``raw``: one
+    asyncio process for all connections, sending pre-built bytes (no preview)."""
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     tree = _tree(server_pid) if server_pid else []
     cpu0 = _cpu_seconds(tree)
-    procs = [mp.Process(target=_loop, args=(port, scenario, seconds, preview, allow_204, q, service))
-             for _ in range(connections)]
+    if raw:
+        procs = [mp.Process(target=_raw_loop, args=(port, scenario, seconds, connections, service, allow_204, depth, q))]
+    else:
+        procs = [mp.Process(target=_loop, args=(port, scenario, seconds, preview, allow_204, q, service))
+                 for _ in range(connections)]
     for p in procs:
         p.start()
     results = [q.get() for _ in procs]
@@ -193,6 +288,9 @@ def main() -> int:
     ap.add_argument("--server-pid", type=int, default=None,
                     help="also report the server's CPU per request: this PID and its descendants "
                          "(set automatically with --start; for c-icap: the pid in its pid file)")
+    ap.add_argument("--raw", action="store_true",
+                    help="one asyncio client process sending pre-built requests (a lighter load generator)")
+    ap.add_argument("--depth", type=int, default=1, help="--raw: requests pipelined per connection")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     server = None
@@ -202,7 +300,8 @@ def main() -> int:
     try:
         res = measure(port, args.scenario, connections=args.connections, seconds=args.seconds,
                       preview=None if args.preview < 0 else args.preview, allow_204=not args.no204,
-                      service=args.service, server_pid=server.pid if server is not None else args.server_pid)
+                      service=args.service, server_pid=server.pid if server is not None else args.server_pid,
+                      raw=args.raw, depth=args.depth)
         if server is not None:
             res["worker_rss_mb"] = worker_rss_mb(server.pid)
         print(json.dumps(res) if args.json else "\n".join(f"{k:>14}: {v}" for k, v in res.items()))

@@ -106,6 +106,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--scenario", action="append", default=None, help="repeatable (default: 4 KB, 64 KB)")
+    ap.add_argument("--raw", action="store_true",
+                    help="one asyncio client process with pre-built requests (lighter than a process per connection)")
+    ap.add_argument("--depth", type=int, default=1, help="--raw: requests pipelined per connection")
     ap.add_argument("--out", default=None, help="also write the table to this file")
     args = ap.parse_args()
     scenarios = args.scenario or list(SCENARIOS)
@@ -123,7 +126,7 @@ def main() -> int:
             for scenario in scenarios:  # interleaved: every server sees the same machine state
                 for name, proc, port, service in servers:
                     res = measure(port, scenario, connections=args.connections, seconds=args.seconds,
-                                  service=service, server_pid=proc.pid)
+                                  service=service, server_pid=proc.pid, raw=args.raw, depth=args.depth)
                     rows.append((scenario, name, res))
                     print(f"{scenario:20} {name:32} {res['req_s']:>9} req/s  errors {res['errors']}",
                           file=sys.stderr)
@@ -143,7 +146,9 @@ def main() -> int:
 def render(rows: list[tuple[str, str, dict[str, object]]], rss: dict[str, list[float]],
            args: argparse.Namespace) -> str:
     out = [f"Machine: {machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-           f"{args.connections} keep-alive connections, {args.seconds:g} s per cell, Allow: 204, no preview.", "",
+           f"{args.connections} keep-alive connections, {args.seconds:g} s per cell, Allow: 204, no preview, "
+           + (f"one asyncio client process, {args.depth} pipelined per connection." if args.raw
+              else "one client process per connection (icap_dlp.client)."), "",
            "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/req | req/s per server core |"
            " ratio req/s | ratio per core |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]

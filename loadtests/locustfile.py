@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from locust import User, between, events, task
+from locust import User, between, constant_throughput, events, task
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from payloads import SCENARIOS
@@ -32,10 +32,17 @@ def _options(parser: Any) -> None:
     parser.add_argument("--scenario", default="", help="run only this scenario (default: weighted mix)")
     parser.add_argument("--squid", default="", help="http://host:port of a Squid in front of the service")
     parser.add_argument("--origin", default="", help="origin URL the SquidUser fetches through Squid")
+    parser.add_argument("--user-rate", type=float, default=0.0,
+                        help="requests/s per user (open pacing, e.g. 16 users x 62.5 = 1,000 req/s); "
+                             "0: back to back")
 
 
 class IcapUser(User):
-    wait_time = between(0, 0)
+    def wait_time(self) -> float:
+        rate = getattr(self.environment.parsed_options, "user_rate", 0.0) or 0.0
+        if rate <= 0:
+            return 0.0
+        return constant_throughput(rate)(self)  # type: ignore[no-any-return]
 
     def on_start(self) -> None:
         self.client = IcapClient.from_url(self.host or "icap://127.0.0.1:1344", timeout=30)
