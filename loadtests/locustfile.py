@@ -119,4 +119,7 @@ class SquidUser(User):
 def _enable_squid(environment: Any, **_: Any) -> None:
     opts = environment.parsed_options
     if opts is not None and getattr(opts, "squid", ""):
+        # locust drops weight-0 classes when it builds the environment: add it back here.
         SquidUser.weight = 1
+        if SquidUser not in environment.user_classes:
+            environment.user_classes.append(SquidUser)
