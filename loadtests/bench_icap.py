@@ -186,8 +186,9 @@ def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | N
            "--log-level", "info", *(extra or [])]
     if policy:
         cmd += ["--policy", policy]
-    env = {**os.environ, "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
-    log = tempfile.TemporaryFile()
+    env = {**os.environ,
+           "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server it logs
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 180
     while time.time() < deadline:
@@ -225,7 +226,8 @@ def measure(port: int, scenario: str, *, connections: int = 8, seconds: float = 
     tree = _tree(server_pid) if server_pid else []
     cpu0 = _cpu_seconds(tree)
     if raw:
-        procs = [mp.Process(target=_raw_loop, args=(port, scenario, seconds, connections, service, allow_204, depth, q))]
+        procs = [mp.Process(target=_raw_loop,
+                            args=(port, scenario, seconds, connections, service, allow_204, depth, q))]
     else:
         procs = [mp.Process(target=_loop, args=(port, scenario, seconds, preview, allow_204, q, service))
                  for _ in range(connections)]

@@ -57,7 +57,8 @@ srv_content_filtering.MaxBodyData 4M
 srv_content_filtering.RequireContentLength off
 srv_content_filtering.Match AwsKey body /AKIA[0-9A-Z]{{16}}/g score=10 info{{MASK}}=[REDACTED-AWS-KEY]
 srv_content_filtering.Match CreditCard body /\\b(?:\\d[-\\x20]?){{12,15}}\\d\\b/g score=5 info{{MASK}}=[REDACTED-CC]
-srv_content_filtering.Match Email body /[A-Za-z0-9._%+-]{{1,64}}@[A-Za-z0-9.-]{{1,253}}\\.[A-Za-z]{{2,24}}/g score=1 info{{MASK}}=[REDACTED-EMAIL]
+srv_content_filtering.Match Email body /[A-Za-z0-9._%+-]{{1,64}}@[A-Za-z0-9.-]{{1,253}}\\.[A-Za-z]{{2,24}}/g \
+score=1 info{{MASK}}=[REDACTED-EMAIL]
 acl ALL src 0.0.0.0/0.0.0.0
 srv_content_filtering.Profile dlp_replace replace score{{AwsKey>0}} replaceInfo=MASK
 srv_content_filtering.Profile dlp_replace replace score{{CreditCard>0}} replaceInfo=MASK
@@ -149,8 +150,8 @@ def render(rows: list[tuple[str, str, dict[str, object]]], rss: dict[str, list[f
            f"{args.connections} keep-alive connections, {args.seconds:g} s per cell, Allow: 204, no preview, "
            + (f"one asyncio client process, {args.depth} pipelined per connection." if args.raw
               else "one client process per connection (icap_dlp.client)."), "",
-           "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/req | req/s per server core |"
-           " ratio req/s | ratio per core |",
+           "| scenario | server | req/s | p50 ms | p95 ms | p99 ms | errors | server CPU ms/req "
+           "| req/s per server core | ratio req/s | ratio per core |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     base: dict[str, dict[str, object]] = {s: r for s, n, r in rows if n.startswith("c-icap")}
     for scenario, name, r in rows:
@@ -159,7 +160,8 @@ def render(rows: list[tuple[str, str, dict[str, object]]], rss: dict[str, list[f
         if b is not None and not name.startswith("c-icap"):
             ratio = f"{float(r['req_s']) / float(b['req_s']):.2f}x"  # type: ignore[arg-type]
             if r.get("req_s_per_server_core") and b.get("req_s_per_server_core"):
-                ratio_core = f"{float(r['req_s_per_server_core']) / float(b['req_s_per_server_core']):.2f}x"  # type: ignore[arg-type]
+                per_core = float(r["req_s_per_server_core"]) / float(b["req_s_per_server_core"])  # type: ignore[arg-type]
+                ratio_core = f"{per_core:.2f}x"
         out.append(f"| {scenario} | {name} | {r['req_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
                    f"{r['errors']} | {r.get('server_cpu_ms_per_req', '')} | {r.get('req_s_per_server_core', '')} | "
                    f"{ratio} | {ratio_core} |")

@@ -17,13 +17,14 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_icap import start_icap_dlp
 from payloads import tool_result
 
 from tests.e2e.conftest import start_squid
+
+HERE = Path(__file__).resolve().parent
 
 BODIES = {"/mcp-4k.json": tool_result(4096), "/mcp-4k-secrets.json": tool_result(4096, secrets=True)}
 

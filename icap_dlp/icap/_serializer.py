@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from email.utils import formatdate
+from typing import Any
 
 from icap_dlp.icap._events import HttpRequestHead, HttpResponseHead, Method
 from icap_dlp.icap._headers import Headers
