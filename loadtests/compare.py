@@ -88,7 +88,14 @@ def start_cicap(rundir: Path) -> tuple[subprocess.Popen[bytes], int] | None:
     conf.write_text(CICAP_CONF.format(dir=rundir, port=port, user=user, lib=lib))
     proc = subprocess.Popen(["c-icap", "-N", "-f", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    wait_for_port(port, proc, timeout=30)
+    try:
+        wait_for_port(port, proc, timeout=30)
+    except RuntimeError as exc:
+        stop(proc)
+        log = rundir / "server.log"
+        raise RuntimeError(f"c-icap did not start ({exc}); {log}: "
+                           f"{log.read_text(errors='replace')[-1500:] if log.exists() else 'no log'}"
+                           " (as root it runs as nobody: the directory must be reachable)") from None
     return proc, port
 
 

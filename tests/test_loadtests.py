@@ -1,0 +1,97 @@
+"""The load-test harness itself: the figures in loadtests/README.md come from these tools, so they
+must keep working and keep measuring what they claim (real servers on loopback, no mocks)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from icap_dlp.icap import NEED_DATA, BodyChunk, EndOfMessage, IcapParser, IcapRequest, Limits
+from tests.conftest import REPO
+from tests.e2e.conftest import require
+
+sys.path.insert(0, str(REPO / "loadtests"))
+import bench_icap
+import compare
+from payloads import SCENARIOS
+
+
+def test_raw_request_bytes_are_one_valid_icap_request() -> None:
+    for scenario in ("respmod-4k-secrets", "reqmod-tools-call"):
+        data = bench_icap.request_bytes(scenario, 1344)
+        p = IcapParser(Limits())
+        p.feed(data)
+        events = []
+        while True:
+            ev = p.next_event()
+            if ev is NEED_DATA:
+                break
+            events.append(ev)
+        req = events[0]
+        assert isinstance(req, IcapRequest) and req.method.value == SCENARIOS[scenario][1]
+        body = b"".join(e.data for e in events if isinstance(e, BodyChunk))
+        assert body == SCENARIOS[scenario][3]
+        assert isinstance(events[-1], EndOfMessage) and p.buffered == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("raw", [False, True])
+def test_measure_counts_answers_and_server_cpu(server_factory, raw: bool) -> None:  # type: ignore[no-untyped-def]
+    srv = server_factory("--workers", "1")
+    res = bench_icap.measure(srv.port, "respmod-4k-secrets", connections=2, seconds=1.0, server_pid=srv.pid,
+                             raw=raw, depth=2)
+    n = res["requests"]
+    assert isinstance(n, int) and n > 10
+    assert res["errors"] == 0
+    assert res["statuses"] == {200: n}  # the card, email and AWS key are redacted: a 200 every time
+    cpu = res["server_cpu_ms_per_req"]
+    assert isinstance(cpu, float) and 0 < cpu < 1000
+
+
+@pytest.mark.slow
+def test_cicap_baseline_really_filters() -> None:
+    """The comparison is only fair if c-icap does the work: it must redact the same secrets."""
+    require("c-icap")
+    # c-icap runs as nobody when started by root: its directory must be reachable (pytest's is 0700).
+    rundir = Path(tempfile.mkdtemp(prefix="icap-compare-test-", dir="/tmp"))
+    started = compare.start_cicap(rundir)
+    assert started is not None, "c-icap or srv_content_filtering.so not found"
+    proc, port = started
+    try:
+        from icap_dlp.client import IcapClient
+
+        with IcapClient("127.0.0.1", port) as c:
+            r = c.respmod(SCENARIOS["respmod-4k-secrets"][3], service="srv_cfg_filter")
+        assert r.status == 200
+        body = r.body or b""
+        assert b"[REDACTED-CC]" in body and b"[REDACTED-EMAIL]" in body and b"[REDACTED-AWS-KEY]" in body
+        assert b"4111 1111 1111 1111" not in body
+    finally:
+        compare.stop(proc)
+        shutil.rmtree(rundir, ignore_errors=True)
+    assert proc.poll() is not None
+
+
+@pytest.mark.slow
+def test_locust_headless_run_has_no_failures(server_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    srv = server_factory("--workers", "1")
+    csv = tmp_path / "run"
+    out = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(REPO / "loadtests" / "locustfile.py"), "--headless",
+         "--host", f"icap://127.0.0.1:{srv.port}", "-u", "4", "-r", "4", "-t", "3s", "--only-summary",
+         "--csv", str(csv)],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    stats = (tmp_path / "run_stats.csv").read_text().splitlines()
+    header = stats[0].split(",")
+    rows = [dict(zip(header, line.split(","), strict=True)) for line in stats[1:]]
+    total = next(r for r in rows if r["Name"] == "Aggregated")
+    assert int(total["Request Count"]) > 20 and int(total["Failure Count"]) == 0
+    names = {r["Name"] for r in rows}
+    assert {"respmod-4k-clean", "reqmod-tools-call"} <= names  # the weighted mix, named by scenario
