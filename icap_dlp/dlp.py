@@ -12,6 +12,7 @@ import logging
 import os
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -156,8 +157,9 @@ def operator_for(op: Operator, key: bytes) -> Any:
 
 
 def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: str,
-                   accept: str | None, timings: Timings | None = None) -> MessageResult:
-    """Detect, decide and rewrite one parsed message."""
+                   accept: str | None, timings: Timings | None = None,
+                   tally: Counter[str] | None = None) -> MessageResult:
+    """Detect, decide and rewrite one parsed message (``tally``: counts carried across a stream)."""
     timings = timings or Timings()
     segments: list[Segment] = list(parsed.segments)
     ctx = _with_mcp(ctx, parsed.mcp)
@@ -167,7 +169,7 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     timings.detect += time.perf_counter() - t - ner
     timings.ner += ner
     texts = [s.text for s in segments]
-    decision = bundle.policy.evaluate(ctx, findings, texts)
+    decision = bundle.policy.evaluate(ctx, findings, texts, tally)
     result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
                            timings=timings, bytes_inspected=sum(len(x) for x in texts))
     if decision.action is Action.REDACT and decision.redactions:
@@ -239,6 +241,7 @@ class SseInspector:
         self.failure: str | None = None
         self._blocked_oversize = False
         self.fail_default: Callable[[str], str] = lambda reason: "closed"
+        self.tally: Counter[str] = Counter()  # count thresholds apply to the whole stream
 
     def _events(self, events: Sequence[Any]) -> bytes:
         out = []
@@ -248,7 +251,7 @@ class SseInspector:
                 continue
             parsed = ev.parsed(self.bundle.content_limits)
             try:
-                res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept)
+                res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept, tally=self.tally)
             except InspectionError as exc:
                 out.append(self._failed(ev, exc.reason))
                 continue

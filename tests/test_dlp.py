@@ -168,3 +168,22 @@ def test_skipped_content_types_are_a_setting(server_factory) -> None:  # type: i
         r = c.respmod(secret, content_type="text/plain; charset=utf-8")
         assert r.status == 204 and r.headers.get("X-DLP-Decision") == "allow"
         assert c.respmod(secret, content_type="application/json").headers.get("X-DLP-Decision") == "redact"
+
+
+def test_sse_count_thresholds_apply_to_the_whole_stream() -> None:
+    """A dump split into one card per event still trips the 10-card block rule (default policy)."""
+    events = b"".join(
+        b"event: message\ndata: " + result(f"customer {i} card 4111 1111 1111 1111", rpc_id=i) + b"\n\n"
+        for i in range(12))
+    r = inspect_message(BUNDLE, CTX, events, content_type="text/event-stream")
+    out = [json.loads(line[6:]) for line in (r.body or b"").split(b"\n") if line.startswith(b"data: ")]
+    assert len(out) == 12
+    assert all(m["result"]["content"][0]["text"].endswith("***************1111") for m in out[:9])
+    assert all(m["error"]["code"] == -32001 for m in out[9:])  # the 10th card and every later one
+    assert r.decision.action is Action.BLOCK and "block-bulk-cards-and-national-ids" in r.decision.rules
+
+
+def test_count_thresholds_without_a_stream_stay_per_message() -> None:
+    for i in range(12):
+        r = inspect_message(BUNDLE, CTX, result(f"card 4111 1111 1111 1111 #{i}"), content_type="application/json")
+        assert r.decision.action is Action.REDACT

@@ -128,8 +128,15 @@ class Policy:
         return any(r.rule.enabled and r.detectors is not None and r.when(ctx, True) for r in self.rules)
 
     def evaluate(self, ctx: RequestContext, findings: Sequence[Sequence[Finding]],
-                 values: Sequence[str]) -> Decision:
-        """``findings[i]`` are the findings in segment ``i`` whose text is ``values[i]``."""
+                 values: Sequence[str], tally: Counter[str] | None = None) -> Decision:
+        """``findings[i]`` are the findings in segment ``i`` whose text is ``values[i]``.
+
+        ``tally`` carries counts across the messages of one stream (SSE events): a rule's
+        ``min_count`` / ``min_count_per_detector`` then counts what it selected in earlier events
+        too, so a dump split into many small events still trips it (on the event that reaches the
+        threshold and every later event with a match: earlier events are already delivered).
+        The tally is updated in place.
+        """
         located = [Located(i, f) for i, fs in enumerate(findings) for f in fs]
         triggered: list[tuple[CompiledRule, list[Located]]] = []
         for r in self.rules:
@@ -150,9 +157,16 @@ class Policy:
                 continue
             per_detector = det.min_count_per_detector
             total_asked = "min_count" in det.model_fields_set or per_detector is None
-            hit = total_asked and len(sel) >= det.min_count
+            per = Counter(lf.finding.detector_id for lf in sel)
+            before = 0
+            if tally is not None:
+                before = tally[r.id]
+                tally[r.id] += len(sel)
+                for d, n in per.items():
+                    per[d] += tally[f"{r.id}\0{d}"]
+                    tally[f"{r.id}\0{d}"] += n
+            hit = total_asked and before + len(sel) >= det.min_count
             if per_detector is not None:
-                per = Counter(lf.finding.detector_id for lf in sel)
                 hit = hit or max(per.values()) >= per_detector
             if hit:
                 triggered.append((r, sel))

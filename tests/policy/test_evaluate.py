@@ -259,3 +259,23 @@ def test_version_changes_with_content(tmp_path: Path) -> None:
     b = policy(tmp_path, BASE + "  - id: extra\n    detect: {detectors: [email]}\n    action: block\n")
     assert a.version != b.version
     assert policy(tmp_path, BASE).version == a.version
+
+
+def test_a_stream_tally_carries_count_thresholds_across_messages(tmp_path: Path) -> None:
+    from collections import Counter
+
+    p = policy(tmp_path, BASE + """  - id: many-emails
+    detect: {detectors: [email, credit-card], min_count_per_detector: 2}
+    action: block
+""")
+    tally: Counter[str] = Counter()
+    card = [[f("credit-card")]]
+    assert p.evaluate(ctx(), card, ["4111"], tally).action is Action.REDACT
+    assert p.evaluate(ctx(), [[f("email")]], ["x@y."], tally).action is Action.MONITOR  # 1 email so far
+    d = p.evaluate(ctx(), card, ["4111"], tally)  # the second card: per-detector 2 reached
+    assert d.action is Action.BLOCK and "many-emails" in d.rules and "block-bulk-cards" not in d.rules
+    d = p.evaluate(ctx(), card, ["4111"], tally)  # the third: min_count 3 reached as well
+    assert "block-bulk-cards" in d.rules
+    assert p.evaluate(ctx(), [[]], [""], tally).action is Action.ALLOW  # nothing found, nothing blocked
+    # Without a tally every message is judged alone.
+    assert p.evaluate(ctx(), card, ["4111"]).action is Action.REDACT
