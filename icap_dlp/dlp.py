@@ -106,7 +106,8 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None,
 
 
 def make_engine(library: Any, policy: Policy) -> Any:
-    return Engine(library, sorted(policy.detector_ids), ner_model=policy.settings.ner_model)
+    return Engine(library, sorted(policy.detector_ids), ner_model=policy.settings.ner_model,
+                  ner_timeout=policy.settings.ner_timeout)
 
 
 # -- one message -----------------------------------------------------------------------------

