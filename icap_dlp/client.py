@@ -130,7 +130,7 @@ class IcapClient:
         return out
 
     def _read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             line = self._read_until(_CRLF)
             size = int(line.split(b";")[0].strip(), 16)
@@ -153,11 +153,11 @@ class IcapClient:
         headers = _parse_fields(lines[1:])
         resp = IcapResponse(status, parts[2] if len(parts) > 2 else "", headers, raw_head=head)
         encap = headers.get("Encapsulated") or ""
-        entries = []
+        entries: list[tuple[str, int]] = []
         for item in encap.split(","):
-            name, _, off = item.strip().partition("=")
+            name, _, offset = item.strip().partition("=")
             if name:
-                entries.append((name, int(off)))
+                entries.append((name, int(offset)))
         hdr_entries = [(n, o) for n, o in entries if n in ("req-hdr", "res-hdr")]
         if hdr_entries:
             total = entries[-1][1]

@@ -80,13 +80,13 @@ def observe(report: Any, elapsed: float) -> None:
 def registry() -> CollectorRegistry:
     reg = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        mp.MultiProcessCollector(reg)
+        mp.MultiProcessCollector(reg)  # type: ignore[no-untyped-call]
     return reg
 
 
 def process_dead(pid: int) -> None:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        mp.mark_process_dead(pid)
+        mp.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 ReadyCheck = Callable[[], tuple[bool, dict[str, Any]]]

@@ -245,7 +245,7 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes) -> 
             if line.strip():
                 segments.append(Segment(line, f"line[{n}]"))
                 slots.append(_Slot(set_line))
-            renders.append(lambda box=box: box[0])
+            renders.append(lambda box=box: box[0])  # type: ignore[misc]
             continue
         w = _Walker(limits)
         holder = [doc]
@@ -262,7 +262,7 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes) -> 
                 changed[0] = True
 
             slot.set = mark
-        renders.append(lambda holder=holder, orig=orig, changed=changed:
+        renders.append(lambda holder=holder, orig=orig, changed=changed:  # type: ignore[misc]
                        json.dumps(holder[0], ensure_ascii=False, separators=(",", ":")) if changed[0] else orig)
     return ParsedBody(segments, None, slots, lambda: encode_text("\n".join(r() for r in renders), charset), original)
 
@@ -281,5 +281,5 @@ def _form(text: str, charset: str, original: bytes) -> ParsedBody:
 
             slots.append(_Slot(setter))
     return ParsedBody(segments, None, slots,
-                      lambda: urlencode([tuple(p) for p in values], encoding=charset,
+                      lambda: urlencode([(p[0], p[1]) for p in values], encoding=charset,
                                         errors="surrogateescape").encode("ascii"), original)

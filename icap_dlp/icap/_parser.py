@@ -155,7 +155,7 @@ class IcapParser:
                 ev = self._parse_icap_head()
                 if ev is None:
                     return NEED_DATA
-                if ev is not True:
+                if not isinstance(ev, bool):
                     return ev
             elif st is _State.HTTP_HEADS:
                 if len(self._buf) < self._http_len:
@@ -165,7 +165,7 @@ class IcapParser:
                 ev2 = self._parse_chunk_size()
                 if ev2 is None:
                     return NEED_DATA
-                if ev2 is not True:
+                if not isinstance(ev2, bool):
                     return ev2
             elif st is _State.CHUNK_DATA:
                 if not self._buf:
