@@ -196,28 +196,9 @@ class IcapClient:
         chunk_size: int = 65536,
     ) -> IcapResponse:
         """Send REQMOD/RESPMOD; ``http_request``/``http_response`` are raw heads ending in CRLFCRLF."""
-        entries = []
-        off = 0
-        heads = b""
-        if http_request is not None:
-            entries.append(f"req-hdr={off}")
-            off += len(http_request)
-            heads += http_request
-        if http_response is not None:
-            entries.append(f"res-hdr={off}")
-            off += len(http_response)
-            heads += http_response
-        body_name = "res-body" if method == "RESPMOD" else "req-body"
-        entries.append(f"{body_name}={off}" if body is not None else f"null-body={off}")
-        h = [f"{method} icap://{self.host}:{self.port}/{service} ICAP/1.0", f"Host: {self.host}",
-             f"Encapsulated: {', '.join(entries)}"]
-        if allow_204:
-            h.append("Allow: 204")
-        if preview is not None and body is not None:
-            h.append(f"Preview: {preview}")
-        for k, v in (headers or {}).items():
-            h.append(f"{k}: {v}")
-        out = ("\r\n".join(h) + "\r\n\r\n").encode("latin-1") + heads
+        out = encode_head(method, f"icap://{self.host}:{self.port}/{service}", self.host,
+                          http_request=http_request, http_response=http_response, has_body=body is not None,
+                          preview=preview, allow_204=allow_204, headers=headers)
         interim: list[int] = []
         if body is None:
             self.send_raw(out)
@@ -233,9 +214,9 @@ class IcapClient:
             if resp.status != 100:
                 return resp
             interim.append(100)
-            self.send_raw(_chunks(rest, chunk_size) + b"0\r\n\r\n")
+            self.send_raw(encode_chunked(rest, chunk_size))
         else:
-            self.send_raw(out + _chunks(body, chunk_size) + b"0\r\n\r\n")
+            self.send_raw(out + encode_chunked(body, chunk_size))
         resp = self.read_response()
         resp.interim = interim
         return resp
@@ -243,23 +224,68 @@ class IcapClient:
     def respmod(self, body: bytes, *, service: str = "respmod", content_type: str = "application/json",
                 url: str = "http://origin.test/mcp", extra_response_headers: dict[str, str] | None = None,
                 **kw: object) -> IcapResponse:
-        u = urlsplit(url)
-        req = (f"POST {url} HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: application/json, text/event-stream\r\n\r\n"
-               ).encode()
-        hdrs = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        for k, v in (extra_response_headers or {}).items():
-            hdrs += f"{k}: {v}\r\n"
-        return self.request("RESPMOD", service, http_request=req, http_response=(hdrs + "\r\n").encode(),
+        req, res = respmod_heads(body, content_type, url, extra_response_headers)
+        return self.request("RESPMOD", service, http_request=req, http_response=res,
                             body=body, **kw)  # type: ignore[arg-type]
 
     def reqmod(self, body: bytes | None, *, service: str = "reqmod", content_type: str = "application/json",
                url: str = "http://origin.test/mcp", method: str = "POST", **kw: object) -> IcapResponse:
-        u = urlsplit(url)
-        head = f"{method} {url} HTTP/1.1\r\nHost: {u.netloc}\r\n"
-        if body is not None:
-            head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
-        return self.request("REQMOD", service, http_request=(head + "\r\n").encode(), body=body,
+        return self.request("REQMOD", service, http_request=reqmod_head(body, content_type, url, method), body=body,
                             **kw)  # type: ignore[arg-type]
+
+
+def respmod_heads(body: bytes, content_type: str = "application/json", url: str = "http://origin.test/mcp",
+                  extra_response_headers: dict[str, str] | None = None) -> tuple[bytes, bytes]:
+    """The encapsulated HTTP request and response heads :meth:`IcapClient.respmod` sends."""
+    u = urlsplit(url)
+    req = (f"POST {url} HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: application/json, text/event-stream\r\n\r\n"
+           ).encode()
+    hdrs = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    for k, v in (extra_response_headers or {}).items():
+        hdrs += f"{k}: {v}\r\n"
+    return req, (hdrs + "\r\n").encode()
+
+
+def reqmod_head(body: bytes | None, content_type: str = "application/json", url: str = "http://origin.test/mcp",
+                method: str = "POST") -> bytes:
+    """The encapsulated HTTP request head :meth:`IcapClient.reqmod` sends."""
+    u = urlsplit(url)
+    head = f"{method} {url} HTTP/1.1\r\nHost: {u.netloc}\r\n"
+    if body is not None:
+        head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return (head + "\r\n").encode()
+
+
+def encode_head(method: str, uri: str, host: str, *, http_request: bytes | None = None,
+                http_response: bytes | None = None, has_body: bool = True, preview: int | None = None,
+                allow_204: bool = True, headers: dict[str, str] | None = None) -> bytes:
+    """An ICAP request head with its Encapsulated offsets, followed by the encapsulated HTTP heads."""
+    entries = []
+    off = 0
+    heads = b""
+    if http_request is not None:
+        entries.append(f"req-hdr={off}")
+        off += len(http_request)
+        heads += http_request
+    if http_response is not None:
+        entries.append(f"res-hdr={off}")
+        off += len(http_response)
+        heads += http_response
+    body_name = "res-body" if method == "RESPMOD" else "req-body"
+    entries.append(f"{body_name}={off}" if has_body else f"null-body={off}")
+    h = [f"{method} {uri} ICAP/1.0", f"Host: {host}", f"Encapsulated: {', '.join(entries)}"]
+    if allow_204:
+        h.append("Allow: 204")
+    if preview is not None and has_body:
+        h.append(f"Preview: {preview}")
+    for k, v in (headers or {}).items():
+        h.append(f"{k}: {v}")
+    return ("\r\n".join(h) + "\r\n\r\n").encode("latin-1") + heads
+
+
+def encode_chunked(data: bytes, size: int = 65536) -> bytes:
+    """``data`` as ICAP chunks followed by the last chunk."""
+    return _chunks(data, size) + b"0\r\n\r\n"
 
 
 def _chunks(data: bytes, size: int) -> bytes:

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from payloads import SCENARIOS
 
-from icap_dlp.client import IcapClient
+from icap_dlp.client import IcapClient, encode_chunked, encode_head, reqmod_head, respmod_heads
 
 
 def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_204: bool,
@@ -56,22 +56,15 @@ def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_2
 
 
 def request_bytes(scenario: str, port: int, service: str | None = None, allow_204: bool = True) -> bytes:
-    """The exact bytes IcapClient sends for ``scenario`` without preview (for --raw)."""
+    """The bytes IcapClient sends for ``scenario`` without preview (for --raw): the same functions."""
     _, method, ctype, body = SCENARIOS[scenario]
-    url = "http://origin.test/mcp"
-    req = f"POST {url} HTTP/1.1\r\nHost: origin.test\r\nAccept: application/json, text/event-stream\r\n\r\n"
     if method == "RESPMOD":
-        res = f"HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n"
-        encap = f"req-hdr=0, res-hdr={len(req)}, res-body={len(req) + len(res)}"
-        heads = req + res
+        req, res = respmod_heads(body, ctype)
     else:
-        heads = (f"POST {url} HTTP/1.1\r\nHost: origin.test\r\nContent-Type: {ctype}\r\n"
-                 f"Content-Length: {len(body)}\r\n\r\n")
-        encap = f"req-hdr=0, req-body={len(heads)}"
-    name = service or method.lower()
-    head = (f"{method} icap://127.0.0.1:{port}/{name} ICAP/1.0\r\nHost: 127.0.0.1\r\n"
-            f"Encapsulated: {encap}\r\n" + ("Allow: 204\r\n" if allow_204 else "") + "\r\n")
-    return (head + heads).encode("latin-1") + b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+        req, res = reqmod_head(body, ctype), None
+    head = encode_head(method, f"icap://127.0.0.1:{port}/{service or method.lower()}", "127.0.0.1",
+                       http_request=req, http_response=res, allow_204=allow_204)
+    return head + encode_chunked(body)
 
 
 async def _raw_connection(port: int, payload: bytes, end: float, lat: list[float], statuses: dict[int, int],
