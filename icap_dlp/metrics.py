@@ -27,7 +27,6 @@ REQUESTS = Counter("icap_dlp_requests", "ICAP REQMOD/RESPMOD transactions",
                    ["method", "service", "decision", "status"])
 LATENCY = Histogram("icap_dlp_request_seconds", "Time from request head to answer sent", ["method"],
                     buckets=LATENCY_BUCKETS)
-STAGES = ("decode", "parse", "detect", "ner", "redact")
 STAGE = Histogram("icap_dlp_stage_seconds", "Time per pipeline stage", ["stage"], buckets=LATENCY_BUCKETS)
 BYTES = Counter("icap_dlp_bytes_inspected", "Decoded text bytes inspected")
 FINDINGS = Counter("icap_dlp_findings", "Findings that triggered a rule", ["detector"])
@@ -68,9 +67,7 @@ def observe(report: Any, elapsed: float) -> None:
     if res is None:
         return
     BYTES.inc(res.bytes_inspected)
-    t = res.timings
-    for stage in STAGES:
-        seconds = getattr(t, stage)
+    for stage, seconds in vars(res.timings).items():  # decode, parse, detect, ner, redact
         if seconds:
             _child(STAGE, stage).observe(seconds)
     for lf in res.decision.findings:

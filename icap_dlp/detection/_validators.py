@@ -235,7 +235,7 @@ def phone(value: str, region: str = "US") -> Verdict:
 
     International numbers (``+CC ...``) first take a fast path: a known country calling code and
     a national number of one of that country's number types (``is_valid_number``'s own test) is
-    VALID without ``parse`` (about 8 us against 40 us per candidate). Anything else, such as a
+    VALID without ``parse`` (15 us against 40 us per candidate, measured). Anything else, such as a
     national prefix written as ``(0)`` and every national format, goes through the full parse.
     """
     import phonenumbers
@@ -255,11 +255,12 @@ def _phone_plan_ok(digits: str) -> bool:
     from phonenumbers.phonenumberutil import PhoneNumberType, _match_national_number, _number_type_helper
 
     for k in (1, 2, 3):
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(int(digits[:k] or 0))
+        code = int(digits[:k] or 0)
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
         if regions:
             national = digits[k:]
             for r in regions:
-                md = (PhoneMetadata.metadata_for_nongeo_region(int(digits[:k])) if r == "001"
+                md = (PhoneMetadata.metadata_for_nongeo_region(code) if r == "001"
                       else PhoneMetadata.metadata_for_region(r))
                 if (md is not None and _match_national_number(national, md.general_desc, False)
                         and _number_type_helper(national, md) != PhoneNumberType.UNKNOWN):

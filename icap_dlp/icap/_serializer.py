@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from typing import Any
 
 from icap_dlp.icap._events import HttpRequestHead, HttpResponseHead, Method
 from icap_dlp.icap._headers import Headers
@@ -50,15 +50,14 @@ def _status_line(status: int) -> bytes:
     return f"ICAP/1.0 {status} {REASONS.get(status, 'Unknown')}\r\n".encode("ascii")
 
 
-_date_cache: list[Any] = [0, ""]
+@functools.lru_cache(maxsize=1)
+def _date_of(second: int) -> str:
+    return formatdate(second, usegmt=True)
 
 
 def http_date() -> str:
     """RFC 7231 date of the current second (formatted once per second)."""
-    now = int(time.time())
-    if now != _date_cache[0]:
-        _date_cache[0], _date_cache[1] = now, formatdate(now, usegmt=True)
-    return str(_date_cache[1])
+    return _date_of(int(time.time()))
 
 
 def _common(istag: str | None, close: bool, extra: Iterable[tuple[str, str]]) -> Headers:
