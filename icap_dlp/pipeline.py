@@ -67,9 +67,14 @@ class StreamPlan:
     http_response: HttpResponseHead | None
     body: BodyStream
     icap_headers: tuple[tuple[str, str], ...] = ()
+    heavy: bool = False  # feed/finish may hold the CPU for long: run them off the event loop
 
 
 class Transaction(Protocol):
+    # True when ``decide`` (or the stream's ``feed``) may hold the CPU for long (NER): the server
+    # then runs it on the worker's inspection thread instead of the event loop.
+    heavy: bool
+
     def plan(self) -> Plan: ...
 
     def decide(self, body: bytes) -> Outcome:

@@ -75,6 +75,8 @@ class DlpTransaction:
         self.kind = content.classify(self.content_type, self.settings.skip_types)
         self.accept = request.http_request.headers.get("Accept") if request.http_request else None
         self._sse: SseInspector | None = None
+        # NER holds the CPU for up to its budget per message: the server runs it off the event loop.
+        self.heavy = bool(getattr(self.bundle.engine, "needs_ner", False))
 
     def _head(self) -> HttpRequestHead | HttpResponseHead | None:
         if self.request.method is Method.RESPMOD:
@@ -118,7 +120,7 @@ class DlpTransaction:
             plan = StreamPlan(
                 plan.http_request if plan.http_response is None else None,
                 _with_headers(plan.http_response, h) if plan.http_response else None,
-                sse, (("X-DLP-Incident", self.incident),),
+                sse, (("X-DLP-Incident", self.incident),), heavy=self.heavy,
             )
             if plan.http_response is None and plan.http_request is not None:
                 plan.http_request = _with_headers(plan.http_request, h)

@@ -204,3 +204,40 @@ def test_server_ner_over_budget_fails_closed_and_keeps_serving(server_factory, t
         ok = c.respmod(result("Ticket escalated to Maria Garcia."))
         assert ok.headers.get("X-DLP-Decision") == "redact"
         assert "Maria Garcia" not in (ok.body or b"").decode()
+
+
+@pytest.mark.slow
+def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """NER runs on the worker's inspection thread: while one long NER request is in flight, the
+    same (single) worker still answers OPTIONS and a RESPMOD it can skip on headers alone. On the
+    event loop they would queue behind it."""
+    import threading
+    import time
+
+    pol = tmp_path / "ner.yaml"
+    pol.write_text("version: 1\nname: ner-slow\nsettings:\n  ner_timeout: 60\nrules:\n"
+                   "  - id: redact-people\n    detect: {entity_types: [PERSON]}\n    action: redact\n")
+    srv = server_factory("--policy", str(pol), "--max-body-bytes", str(8 << 20))
+    names = result("Ticket escalated to Maria Garcia in Lisbon. " * 4000)
+    done: dict[str, float] = {}
+    answers: dict[str, object] = {}
+
+    def slow() -> None:
+        with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
+            r = c.respmod(names)
+            done["ner"] = time.monotonic()
+            answers["ner"] = r
+
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.5)  # the body is sent and NER has started
+    with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
+        opt = c.options("respmod")
+        skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png")
+        done["others"] = time.monotonic()
+    th.join(120)
+    assert opt.status == 200 and skip.status == 204
+    assert "ner" in done and done["others"] < done["ner"], "OPTIONS waited for NER to finish"
+    r = answers["ner"]
+    assert r.headers.get("X-DLP-Decision") == "redact"  # type: ignore[attr-defined]
+    assert b"Maria Garcia" not in (r.body or b"")  # type: ignore[attr-defined]

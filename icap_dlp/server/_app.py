@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from icap_dlp.config import Settings
 from icap_dlp.icap import Limits, Method, ServiceCapabilities
 from icap_dlp.pipeline import Inspector
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -58,6 +64,22 @@ class Application:
         self.inspector = inspector
         self.stats = Stats()
         self.stopping = False
+        self._inspection_thread: ThreadPoolExecutor | None = None
+
+    async def inspect(self, heavy: bool, fn: Callable[..., T], *args: object) -> T:
+        """Run an inspection step: on the event loop, or when ``heavy`` (NER: up to its time
+        budget of CPU per message) on this worker's one inspection thread, so the loop keeps
+        serving its other connections. One thread: NER work is serialised, spaCy's pipeline is
+        never shared between threads, and the worker's memory stays one model's worth."""
+        if not heavy:
+            return fn(*args)
+        if self._inspection_thread is None:
+            self._inspection_thread = ThreadPoolExecutor(1, thread_name_prefix="icap-dlp-inspect")
+        return await asyncio.get_running_loop().run_in_executor(self._inspection_thread, fn, *args)
+
+    def close(self) -> None:
+        if self._inspection_thread is not None:
+            self._inspection_thread.shutdown(wait=False, cancel_futures=True)
 
     @property
     def istag(self) -> str:

@@ -252,18 +252,19 @@ class Connection:
             self.app.istag, http_request=plan.http_request, http_response=plan.http_response,
             has_body=True, extra=plan.icap_headers,
         ))
-        out = plan.body.feed(b"".join(pending)) if pending else b""
+        inspect = self.app.inspect
+        out = await inspect(plan.heavy, plan.body.feed, b"".join(pending)) if pending else b""
         if out:
             await self._write(chunk(out))
         while not finished:
             ev = await self._next_event()
             if isinstance(ev, BodyChunk):
-                out = plan.body.feed(ev.data)
+                out = await inspect(plan.heavy, plan.body.feed, ev.data)
                 if out:
                     await self._write(chunk(out))
             elif isinstance(ev, EndOfMessage):
                 finished = True
-        out = plan.body.finish()
+        out = await inspect(plan.heavy, plan.body.finish)
         await self._write(chunk(out) + LAST_CHUNK)
         return 200
 
@@ -285,7 +286,7 @@ class Connection:
                 break
         body = b"".join(parts)
         try:
-            outcome = txn.decide(body)
+            outcome = await self.app.inspect(txn.heavy, txn.decide, body)
         except Exception:
             log.exception("inspection failed")
             outcome = txn.fail("internal")

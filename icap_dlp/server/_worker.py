@@ -186,6 +186,7 @@ class Worker:
             await asyncio.wait_for(server.wait_closed(), 2)
         if self.audit is not None:
             await self.audit.close()
+        self.app.close()
 
 
 def run_worker(settings: Settings, factory: InspectorFactory, index: int,
