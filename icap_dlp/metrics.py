@@ -35,6 +35,9 @@ RELOADS = Counter("icap_dlp_policy_reloads", "Policy reloads", ["result"])
 CONNECTIONS = Gauge("icap_dlp_active_connections", "Open ICAP connections", multiprocess_mode="livesum")
 AUDIT_QUEUE = Gauge("icap_dlp_audit_queue_depth", "Audit records waiting for the sinks",
                     multiprocess_mode="livesum")
+INSPECTION_QUEUE = Gauge("icap_dlp_inspection_queue_depth",
+                         "Inspections queued for or running on the workers' NER inspection threads",
+                         multiprocess_mode="livesum")
 AUDIT_DROPPED = Counter("icap_dlp_audit_dropped", "Audit records dropped (backpressure: drop)")
 AUDIT_SPOOLED = Counter("icap_dlp_audit_spooled", "Audit records written to the disk spool")
 

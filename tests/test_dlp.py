@@ -217,7 +217,11 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
     pol = tmp_path / "ner.yaml"
     pol.write_text("version: 1\nname: ner-slow\nsettings:\n  ner_timeout: 60\nrules:\n"
                    "  - id: redact-people\n    detect: {entity_types: [PERSON]}\n    action: redact\n")
-    srv = server_factory("--policy", str(pol), "--max-body-bytes", str(8 << 20))
+    from tests.conftest import free_port
+    from tests.metrics.test_metrics import get, samples
+
+    mport = free_port()
+    srv = server_factory("--policy", str(pol), "--max-body-bytes", str(8 << 20), "--metrics-port", str(mport))
     names = result("Ticket escalated to Maria Garcia in Lisbon. " * 4000)
     done: dict[str, float] = {}
     answers: dict[str, object] = {}
@@ -235,9 +239,13 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
         opt = c.options("respmod")
         skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png")
         done["others"] = time.monotonic()
+        _, scraped = get(mport, "/metrics")
     th.join(120)
     assert opt.status == 200 and skip.status == 204
     assert "ner" in done and done["others"] < done["ner"], "OPTIONS waited for NER to finish"
+    assert sum(samples(scraped.decode(), "icap_dlp_inspection_queue_depth").values()) == 1
+    _, after = get(mport, "/metrics")
+    assert sum(samples(after.decode(), "icap_dlp_inspection_queue_depth").values()) == 0
     r = answers["ner"]
     assert r.headers.get("X-DLP-Decision") == "redact"  # type: ignore[attr-defined]
     assert b"Maria Garcia" not in (r.body or b"")  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
+from icap_dlp import metrics
 from icap_dlp.config import Settings
 from icap_dlp.icap import Limits, Method, ServiceCapabilities
 from icap_dlp.pipeline import Inspector
@@ -75,7 +76,11 @@ class Application:
             return fn(*args)
         if self._inspection_thread is None:
             self._inspection_thread = ThreadPoolExecutor(1, thread_name_prefix="icap-dlp-inspect")
-        return await asyncio.get_running_loop().run_in_executor(self._inspection_thread, fn, *args)
+        metrics.INSPECTION_QUEUE.inc()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._inspection_thread, fn, *args)
+        finally:
+            metrics.INSPECTION_QUEUE.dec()
 
     def close(self) -> None:
         if self._inspection_thread is not None:
