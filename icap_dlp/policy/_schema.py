@@ -71,7 +71,7 @@ class GlobalSettings(_Strict):
     context_header: str = "X-DLP-Context"
     block_error_code: int = Field(-32001, description="JSON-RPC error code of a blocked MCP message")
     ner_model: str | None = Field(None, description="spaCy model for NER detectors (default: first installed)")
-    ner_timeout: float = Field(2.0, gt=0, le=60, description="seconds of NER per message (per SSE event); "
+    ner_timeout: float = Field(2.0, gt=0, le=60, description="CPU seconds of NER per message (per SSE event); "
                                "past it the 'timeout' failure policy answers")
 
 
