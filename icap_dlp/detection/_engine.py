@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
 from icap_dlp.detection import _validators as V
+from icap_dlp.detection._cost import fast_window
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
@@ -51,6 +52,9 @@ class CompiledPattern:
     score: float  # the pattern's score, else the detector's base score
     group: int | str
     why: str  # the start of every explanation from this pattern
+    # Windows up to this many characters are searched without regex's per-call timeout: the
+    # pattern's worst case there is provably small (see _cost); 0 = always with the timeout.
+    fast_window: int = 0
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         if isinstance(p.group, str) and p.group not in rx.groupindex:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
         pats.append(CompiledPattern(p.name, rx, det.score if p.score is None else p.score, p.group,
-                                    f"pattern {p.name}"))
+                                    f"pattern {p.name}", fast_window(p.regex, flags)))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -478,6 +482,7 @@ class Engine:
                 spans = _windows(hits, spec.anchor_window, n)
             for p in c.patterns:
                 rx = p.rx
+                fast = p.fast_window
                 seen: set[int] = set()
                 deadline = clock() + budget  # one budget per pattern and text, across its windows
                 try:
@@ -485,7 +490,12 @@ class Engine:
                         left = deadline - clock()
                         if left <= 0:
                             raise TimeoutError
-                        for m in rx.finditer(text, lo, hi, timeout=left):
+                        # The timeout costs a CPU-clock read per call; a window where the
+                        # pattern's worst case is provably small does without (the budget is
+                        # still checked above, between windows).
+                        found_iter = (rx.finditer(text, lo, hi) if hi - lo <= fast
+                                      else rx.finditer(text, lo, hi, timeout=left))
+                        for m in found_iter:
                             if hi < n and m.end() == hi:
                                 # The window may have cut the match short (a long token): match
                                 # again from the same start on the whole text.
