@@ -43,8 +43,15 @@ def allowed_args(name: str) -> frozenset[str]:
     return _ARGS[name]
 
 
+_NOT_DIGIT = re.compile(r"\D")  # Unicode decimal digits (Nd) stay: int() reads every one of them
+
+
 def _digits(value: str) -> str:
-    return "".join(c for c in value if c.isdigit())
+    return value if value.isdecimal() else _NOT_DIGIT.sub("", value)
+
+
+def _ascii_digits(d: str) -> str:
+    return d if d.isascii() else "".join(str(int(c)) for c in d)
 
 
 def _ok(cond: bool) -> Verdict:
@@ -56,15 +63,12 @@ def luhn(value: str) -> Verdict:
     d = _digits(value)
     if not 12 <= len(d) <= 19:
         return Verdict.INVALID
-    total = 0
-    for i, ch in enumerate(reversed(d)):
-        n = ord(ch) - 48
-        if i % 2:
-            n *= 2
-            if n > 9:
-                n -= 9
-        total += n
+    d = _ascii_digits(d)
+    total = sum(map(int, d[-1::-2])) + sum(map(_LUHN_DOUBLE.__getitem__, d[-2::-2]))
     return _ok(total % 10 == 0)
+
+
+_LUHN_DOUBLE = {str(i): 2 * i - 9 if 2 * i > 9 else 2 * i for i in range(10)}
 
 
 IBAN_LENGTHS = {
@@ -82,14 +86,15 @@ IBAN_LENGTHS = {
 @validator("iban")
 def iban(value: str) -> Verdict:
     s = "".join(value.split()).upper()
-    if len(s) < 15 or not s[:2].isalpha() or not s[2:4].isdigit() or not s.isalnum():
+    if len(s) < 15 or not s.isascii() or not s.isalnum() or not s[:2].isalpha() or not s[2:4].isdigit():
         return Verdict.INVALID
     want = IBAN_LENGTHS.get(s[:2])
     if want is None or len(s) != want:
         return Verdict.INVALID
-    rearranged = s[4:] + s[:4]
-    num = "".join(str(int(c, 36)) for c in rearranged)
-    return _ok(int(num) % 97 == 1)
+    return _ok(int((s[4:] + s[:4]).translate(_IBAN_LETTERS)) % 97 == 1)
+
+
+_IBAN_LETTERS = str.maketrans({chr(c): str(c - 55) for c in range(ord("A"), ord("Z") + 1)})
 
 
 @validator("us_ssn")

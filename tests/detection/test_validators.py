@@ -59,6 +59,32 @@ def test_iban_valid_and_mutation_fails(country: str, data: st.DataObject) -> Non
     assert iban(mutate(value, pos, delta)) is Verdict.INVALID
 
 
+@settings(max_examples=200)
+@given(st.sampled_from(sorted(IBAN_LENGTHS)), st.data())
+def test_iban_with_letters_in_the_account_part(country: str, data: st.DataObject) -> None:
+    bban = data.draw(st.text("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=IBAN_LENGTHS[country] - 4,
+                             max_size=IBAN_LENGTHS[country] - 4))
+    value = iban_for(country, bban)
+    assert iban(value) is Verdict.VALID
+    assert iban(value.lower()) is Verdict.VALID
+
+
+def test_validators_take_any_unicode_without_raising() -> None:
+    """Detector authors may pair a validator with a looser pattern: non-ASCII input is a verdict,
+    never an exception (which would turn into an 'internal' failure for the whole message)."""
+    from icap_dlp.detection._validators import REGISTRY
+
+    odd = ["DE89 3704 0044 0532 0130 0\u00e9", "4111 1111 1111 111\u00b2", "\u0661" * 16, "eyJ\u00e9.eyJ.x", "", " "]
+    for name, fn in REGISTRY.items():
+        for v in odd:
+            assert isinstance(fn(v), Verdict), (name, v)
+    assert iban("DE89 3704 0044 0532 0130 0\u00e9") is Verdict.INVALID
+    # Arabic-Indic digits are decimal digits (\\d matches them): the checksum is the same.
+    arabic = "".join(chr(0x0660 + int(c)) for c in "4111111111111111")
+    assert luhn(arabic) is Verdict.VALID
+    assert luhn(arabic[:-1] + chr(0x0662)) is Verdict.INVALID
+
+
 def test_iban_known_and_wrong_length() -> None:
     assert iban("DE89 3704 0044 0532 0130 00") is Verdict.VALID
     assert iban("GB82WEST12345698765432") is Verdict.VALID
