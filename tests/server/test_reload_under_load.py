@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
 import time
@@ -12,6 +13,14 @@ import pytest
 
 from icap_dlp.client import IcapClient
 from icap_dlp.config import default_policy_path
+
+def replace(path: Path, text: str) -> None:
+    """Write a new version atomically, as a deployment does (a ConfigMap swap, an editor's rename):
+    a reload never reads a half-written file (that would be a different, legitimate rejection)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
 
 BODY = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [
     {"type": "text", "text": "key AKIAIOSFODNN7EXAMPLE"}]}}).encode()
@@ -45,9 +54,9 @@ def test_reloads_under_load_fail_no_request(server_factory, tmp_path: Path) -> N
     try:
         for i in range(100):
             if i % 2:
-                pol.write_text(f"version: 1\nname: broken-{i}\nrules:\n  - id: x\n    action: explode\n")
+                replace(pol, f"version: 1\nname: broken-{i}\nrules:\n  - id: x\n    action: explode\n")
             else:
-                pol.write_text(valid.replace("name: default", f"name: v{i}"))
+                replace(pol, valid.replace("name: default", f"name: v{i}"))
             srv.signal(signal.SIGHUP)
             time.sleep(0.15)
             if i % 10 == 0:
@@ -57,7 +66,7 @@ def test_reloads_under_load_fail_no_request(server_factory, tmp_path: Path) -> N
                 except OSError as exc:
                     raise AssertionError(srv.log()[-4000:]) from exc
     finally:
-        pol.write_text(valid)
+        replace(pol, valid)
         stop.set()
         for t in threads:
             t.join(15)
@@ -70,7 +79,7 @@ def test_reloads_under_load_fail_no_request(server_factory, tmp_path: Path) -> N
     # many of the 50 broken versions were seen depends on the machine. One more, on its own, must
     # be rejected, logged with its file and line, and leave the last good policy serving.
     before = srv.log().count("reload rejected")
-    pol.write_text("version: 1\nname: broken-last\nrules:\n  - id: x\n    action: explode\n")
+    replace(pol, "version: 1\nname: broken-last\nrules:\n  - id: x\n    action: explode\n")
     srv.signal(signal.SIGHUP)
     deadline = time.time() + 60
     while srv.log().count("reload rejected") <= before and time.time() < deadline:
