@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from icap_dlp.detection import Engine, json_schema, load_library
 from icap_dlp.errors import ConfigError, InspectionError
@@ -190,6 +193,7 @@ def test_timeout_can_skip_instead_of_raising(tmp_path: Path) -> None:
     assert engine.timeouts == 1
 
 
+@functools.cache
 def _full_scan_engine() -> Engine:
     full = Engine(LIB, REGEX_IDS)
     full.prefilter._db = None  # the pure-Python prefilter: no anchors, whole-text scans
@@ -210,6 +214,19 @@ def test_windows_on_non_ascii_text_find_what_a_full_scan_finds() -> None:
     assert want <= {f.detector_id for f in windowed}
     assert [(f.detector_id, f.start, f.end) for f in windowed] == \
         [(f.detector_id, f.start, f.end) for f in _full_scan_engine().scan(text)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 2**128 - 1), st.integers(0, 7), st.booleans())
+def test_ipv6_anchor_is_a_necessary_condition(value: int, zeros: int, exploded: bool) -> None:
+    """The ipv6 anchor must hold in every address its pattern matches, compressed or full."""
+    import ipaddress
+
+    mask = ~((1 << (16 * zeros)) - 1) & (2**128 - 1)  # a run of zero groups to compress
+    addr = ipaddress.IPv6Address(value & mask)
+    text = f"from {addr.exploded if exploded else addr.compressed} via gw"
+    windowed = [(f.start, f.end) for f in ENGINE.scan(text) if f.detector_id == "ipv6"]
+    assert windowed == [(f.start, f.end) for f in _full_scan_engine().scan(text) if f.detector_id == "ipv6"]
 
 
 def test_a_token_longer_than_its_window_is_found_whole() -> None:
