@@ -12,6 +12,7 @@ import bisect
 import dataclasses
 import hashlib
 import logging
+import operator
 import re
 import re._constants as re_constants
 import re._parser as re_parser
@@ -362,22 +363,43 @@ def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
     """Keep non-overlapping findings, best first: higher score, then longer span, then detector id.
 
-    Kept spans are disjoint, so they stay sorted by start in a list searched with bisect:
-    O(n log n) comparisons for n candidates (a dense 1 MB text has thousands).
+    Findings only compete inside a cluster of overlapping spans (a connected run in start order),
+    so the ranking runs per cluster; most findings in real text stand alone and are kept as they
+    are. Within a cluster, kept spans are disjoint and stay sorted by start (bisect).
     """
     if len(findings) < 2:
         return findings
-    ranked = sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start))
+    ordered = sorted(findings, key=_START_END)
+    out: list[Finding] = []
+    i, n = 0, len(ordered)
+    while i < n:
+        j, reach = i + 1, ordered[i].end
+        while j < n and ordered[j].start < reach:
+            reach = max(reach, ordered[j].end)
+            j += 1
+        if j == i + 1:
+            out.append(ordered[i])
+        else:
+            out.extend(_rank_cluster(ordered[i:j]))
+        i = j
+    return out
+
+
+_START_END = operator.itemgetter(4, 5)
+
+
+def _rank_cluster(cluster: list[Finding]) -> list[Finding]:
+    ranked = sorted(cluster, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start))
     starts: list[int] = []
     kept: list[Finding] = []
     for f in ranked:
-        i = bisect.bisect_right(starts, f.start)
-        if i and kept[i - 1].end > f.start:
+        k = bisect.bisect_right(starts, f.start)
+        if k and kept[k - 1].end > f.start:
             continue
-        if i < len(kept) and kept[i].start < f.end:
+        if k < len(kept) and kept[k].start < f.end:
             continue
-        starts.insert(i, f.start)
-        kept.insert(i, f)
+        starts.insert(k, f.start)
+        kept.insert(k, f)
     return kept
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from icap_dlp.detection import Engine, json_schema, load_library
 from icap_dlp.errors import ConfigError, InspectionError
+from icap_dlp.model import Finding
 
 REPO = Path(__file__).resolve().parents[2]
 LIB = load_library()
@@ -52,6 +53,25 @@ def test_overlaps_resolved_by_score_then_length() -> None:
     found = ENGINE.scan(text)
     assert [f.detector_id for f in found] == ["private-ipv4"]
     assert len(ENGINE.scan_all(text)) == 2  # ipv4 and private-ipv4 both saw it
+
+
+def _best_first(findings: list[Finding]) -> list[Finding]:
+    """The rule, stated plainly: best first (score, length, id), keep what overlaps nothing kept."""
+    kept: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start)):
+        if all(f.end <= k.start or k.end <= f.start for k in kept):
+            kept.append(f)
+    return sorted(kept, key=lambda f: f.start)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 60), st.integers(1, 15),
+                          st.sampled_from([0.5, 0.7, 0.9])), max_size=14))
+def test_overlap_resolution_per_cluster_equals_the_plain_rule(spans: list[tuple[str, int, int, float]]) -> None:
+    from icap_dlp.detection._engine import _resolve_overlaps
+
+    findings = [Finding(d, "T", "pii", "low", s, s + w, score) for d, s, w, score in spans]
+    assert _resolve_overlaps(findings) == _best_first(findings)
 
 
 def test_prefilter_skips_detectors_without_their_keywords() -> None:
