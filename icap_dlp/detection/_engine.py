@@ -73,6 +73,8 @@ class CompiledDetector:
     context: Context | None = None
     why_valid: str = ""
     why_unknown: str = ""
+    # What every finding of this detector starts with (id, entity type, category, severity).
+    head: tuple[str, str, str, str] = ("", "", "", "")
 
     @property
     def id(self) -> str:
@@ -186,6 +188,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         context=det.context,
         why_valid=f"; {det.validator.name} valid" if det.validator else "",
         why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
+        head=(det.id, det.entity_type, det.category, det.severity),
     )
 
 
@@ -571,10 +574,10 @@ class Engine:
                 why += "; context " + ",".join(seen[:3])
             elif ctx.required:
                 return None
-        spec = c.spec
-        return Finding(spec.id, spec.entity_type, spec.category, spec.severity, start, end,
-                       round(score, 3) if score < 1.0 else 1.0, why)
+        # tuple.__new__ directly: the named tuple's own __new__ is a Python-level call.
+        return _new_tuple(Finding, (*c.head, start, end, round(score, 3) if score < 1.0 else 1.0, why))
 
 
+_new_tuple = tuple.__new__
 _VALID = V.Verdict.VALID
 _INVALID = V.Verdict.INVALID

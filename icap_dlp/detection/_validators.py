@@ -257,8 +257,9 @@ def phone(value: str, region: str = "US") -> Verdict:
     return _ok(phonenumbers.is_valid_number(num))
 
 
-_PHONE_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-                "voicemail", "fixed_line", "mobile")
+# Any type will do (valid = not UNKNOWN), so the common ones go first.
+_PHONE_TYPES = ("mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number",
+                "pager", "uan", "voicemail")
 _Desc = tuple[frozenset[int], re.Pattern[str]]
 
 
