@@ -566,9 +566,9 @@ class Engine:
         ctx = c.context
         if ctx is not None:
             w = ctx.window
-            before = text[start - w if start > w else 0:start].lower()
-            after = text[end:end + w].lower()
-            seen = [word for word in c.context_words if word in before or word in after]
+            # Before and after, lower-cased once; NUL keeps a word from spanning the two.
+            around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
+            seen = [word for word in c.context_words if word in around]
             if seen:
                 score += ctx.boost
                 why += "; context " + ",".join(seen[:3])
