@@ -73,6 +73,10 @@ class CompiledDetector:
     context: Context | None = None
     why_valid: str = ""
     why_unknown: str = ""
+    # A required context makes its words a gate too: no finding without one of them in the text.
+    # Only words Hyperscan's caseless matching reads as the context check does (ASCII, or letters
+    # without case such as Hangul); otherwise empty, and the gate is not used.
+    required_words: tuple[str, ...] = ()
     # What every finding of this detector starts with (id, entity type, category, severity).
     head: tuple[str, str, str, str] = ("", "", "", "")
 
@@ -189,7 +193,19 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         why_valid=f"; {det.validator.name} valid" if det.validator else "",
         why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
         head=(det.id, det.entity_type, det.category, det.severity),
+        required_words=_gate_words(det.context),
     )
+
+
+def _gate_words(ctx: Context | None) -> tuple[str, ...]:
+    if ctx is None or not ctx.required or not ctx.words:
+        return ()
+    words = tuple(w.lower() for w in ctx.words)
+    # A cased non-ASCII letter (Cyrillic, Greek, accented Latin) could match the context check
+    # through str.lower() but not through Hyperscan's ASCII-only caseless mode.
+    if any(not ch.isascii() and ch.lower() != ch.upper() for w in words for ch in w):
+        return ()
+    return words
 
 
 def _files(path: Path) -> list[Path]:
@@ -436,7 +452,7 @@ class Engine:
         self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
         self._anchor_index = {c.id: i for i, c in enumerate(anchored)}
-        self.prefilter = Prefilter((k for c in self.regex_detectors for k in c.keywords),
+        self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
         if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
@@ -496,6 +512,8 @@ class Engine:
         for c in self.regex_detectors:
             spec = c.spec
             if c.keywords and not any(k in present for k in c.keywords):
+                continue
+            if c.required_words and not any(k in present for k in c.required_words):
                 continue
             if spec.min_digits is not None and longest_digits < spec.min_digits:
                 continue

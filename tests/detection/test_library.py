@@ -74,6 +74,33 @@ def test_overlap_resolution_per_cluster_equals_the_plain_rule(spans: list[tuple[
     assert _resolve_overlaps(findings) == _best_first(findings)
 
 
+def test_required_context_words_gate_the_detector_without_changing_findings() -> None:
+    """phone-us needs a context word within 40 characters: with none anywhere in the text it is not
+    run at all, and where there is one the findings are what an ungated engine finds."""
+    import dataclasses
+
+    text = ("order 415-555-2671 shipped; ref 212.555.0147\n" * 50
+            + "call 212.555.0147 after 5, Phone: (415) 555-2671\n")
+    assert LIB.compiled["phone-us"].required_words
+    ungated_lib = load_library()
+    for did, c in ungated_lib.compiled.items():
+        ungated_lib.compiled[did] = dataclasses.replace(c, required_words=())
+    ungated = Engine(ungated_lib, REGEX_IDS)
+    for t in (text, text.split("call")[0]):
+        assert [(f.detector_id, f.start, f.end) for f in ENGINE.scan(t)] == \
+            [(f.detector_id, f.start, f.end) for f in ungated.scan(t)]
+    assert "phone-us" in {f.detector_id for f in ENGINE.scan(text)}
+
+
+def test_context_words_with_cased_non_ascii_letters_are_no_gate(tmp_path: Path) -> None:
+    from icap_dlp.detection._engine import _gate_words
+    from icap_dlp.detection._schema import Context
+
+    assert _gate_words(Context(words=["tel", "전화"], window=40, boost=0.2, required=True)) == ("tel", "전화")
+    assert _gate_words(Context(words=["tel", "Телефон"], window=40, boost=0.2, required=True)) == ()
+    assert _gate_words(Context(words=["tel"], window=40, boost=0.2, required=False)) == ()
+
+
 def test_prefilter_skips_detectors_without_their_keywords() -> None:
     assert ENGINE.scan("nothing to see here, just prose about builds and tests") == []
 
