@@ -95,3 +95,16 @@ def test_locust_headless_run_has_no_failures(server_factory, tmp_path: Path) -> 
     assert int(total["Request Count"]) > 20 and int(total["Failure Count"]) == 0
     names = {r["Name"] for r in rows}
     assert {"respmod-4k-clean", "reqmod-tools-call"} <= names  # the weighted mix, named by scenario
+
+
+@pytest.mark.ner
+def test_gate_agreement_reports_every_entity_type() -> None:
+    import bench_detection
+
+    out = bench_detection.gate_agreement(n_docs=3, contexts=(32,))
+    if "skipped" in out:
+        pytest.skip(str(out["skipped"]))
+    row = out["context_32"]
+    assert isinstance(row, dict) and out["docs"] == 3
+    for et in ("PERSON", "ORGANIZATION", "LOCATION", "NRP"):
+        assert 0.0 <= row[et]["kept"] <= 1.0 and 0.0 <= row[et]["also_ungated"] <= 1.0
