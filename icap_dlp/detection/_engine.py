@@ -280,6 +280,8 @@ class Prefilter:
         # Anchors of bounded width report only their end (start = end - width); unbounded ones
         # ask Hyperscan for the start of match, which costs more, so only they pay for it.
         self.anchor_widths = [anchor_width(a) for a in self.anchors]
+        no_width: list[int | None] = [None] * (len(self.keywords) + len(self.gates))
+        self._ids_widths = no_width + self.anchor_widths
         self._db: Any = None
         try:
             import hyperscan
@@ -313,20 +315,23 @@ class Prefilter:
         ng = nk + len(self.gates)
         if self._db is not None:
             hits: set[int] = set()
-            spans: dict[int, list[tuple[int, int]]] = {}
-            widths = self.anchor_widths
+            # Indexed by pattern id: keyword/gate ids hold None, anchor ids their width (None when
+            # unbounded: Hyperscan reports the start) and their list of spans.
+            widths = self._ids_widths
+            found_spans: list[list[tuple[int, int]]] = [[] for _ in widths]
 
             def on_match(i: int, start: int, end: int, flags: int, ctx: Any) -> None:
                 if i < ng:
                     hits.add(i)
-                else:
-                    w = widths[i - ng]
-                    spans.setdefault(i - ng, []).append((start if w is None else max(0, end - w), end))
+                    return
+                w = widths[i]
+                found_spans[i].append((start if w is None else end - w if end > w else 0, end))
 
             data = text.encode("utf-8", "surrogatepass")
             self._db.scan(data, match_event_handler=on_match)
             found = {self.keywords[i] for i in hits if i < nk}
             longest = max((self.gates[i - nk] for i in hits if i >= nk), default=0)
+            spans = {i - ng: ss for i, ss in enumerate(found_spans) if ss}
             if spans and len(data) != len(text):
                 spans = _chars_from_bytes(data, spans)
             return found, longest, spans
@@ -367,15 +372,26 @@ def _chars_from_bytes(data: bytes, spans: dict[int, list[tuple[int, int]]]) -> d
 
 
 def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
-    """Merged [start - size, end + size] windows around anchor matches."""
+    """Merged [start - size, end + size] windows around anchor matches, within [0, limit]."""
     out: list[tuple[int, int]] = []
+    cur_lo = cur_hi = -1
     for s, e in sorted(spans):
-        lo, hi = max(0, s - size), min(limit, e + size)
-        if out and lo <= out[-1][1]:
-            if hi > out[-1][1]:
-                out[-1] = (out[-1][0], hi)
+        lo = s - size
+        hi = e + size
+        if lo <= cur_hi:
+            if hi > cur_hi:
+                cur_hi = hi
         else:
-            out.append((lo, hi))
+            if cur_hi >= 0:
+                out.append((cur_lo, cur_hi))
+            cur_lo, cur_hi = lo, hi
+    if cur_hi >= 0:
+        out.append((cur_lo, cur_hi))
+    # Sorted and merged: only the first window can start before 0, only the last end past limit.
+    if out and out[0][0] < 0:
+        out[0] = (0, out[0][1])
+    if out and out[-1][1] > limit:
+        out[-1] = (out[-1][0], limit)
     return out
 
 

@@ -101,6 +101,24 @@ def test_context_words_with_cased_non_ascii_letters_are_no_gate(tmp_path: Path) 
     assert _gate_words(Context(words=["tel"], window=40, boost=0.2, required=False)) == ()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 300), st.integers(0, 20)), max_size=10), st.integers(0, 40),
+       st.integers(0, 300))
+def test_windows_merge_and_clamp(hits: list[tuple[int, int]], size: int, extra: int) -> None:
+    from icap_dlp.detection._engine import _windows
+
+    limit = max([s + w for s, w in hits], default=0) + extra
+    spans = [(s, s + w) for s, w in hits]
+    plain: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        lo, hi = max(0, s - size), min(limit, e + size)
+        if plain and lo <= plain[-1][1]:
+            plain[-1] = (plain[-1][0], max(hi, plain[-1][1]))
+        else:
+            plain.append((lo, hi))
+    assert _windows(spans, size, limit) == plain
+
+
 def test_prefilter_skips_detectors_without_their_keywords() -> None:
     assert ENGINE.scan("nothing to see here, just prose about builds and tests") == []
 
