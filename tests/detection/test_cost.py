@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import regex
 
 from icap_dlp.detection import Engine, load_library
@@ -77,3 +79,37 @@ def test_the_fast_path_finds_exactly_what_the_timeout_path_finds() -> None:
     assert not any(p.fast_window for c in slow.regex_detectors for p in c.patterns)
     found = fast.scan(text)
     assert len(found) > 100 and found == slow.scan(text)
+
+
+# The library's possessive forms and the plain backtracking forms they replaced.
+PLAIN = {
+    "email": r"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)"
+             r"{1,8}[A-Za-z]{2,24})(?![\w-])",
+    "jwt": r"\b(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})(?![A-Za-z0-9_\-.])",
+}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(PLAIN)), st.lists(st.sampled_from(
+    ["a", "Z", "9", ".", "-", "_", "%", "+", "@", " ", "x" * 60, "b-" * 31, "eyJ", "abcdefgh" * 2]), max_size=14))
+def test_possessive_library_patterns_match_what_their_plain_forms_match(did: str, parts: list[str]) -> None:
+    text = "".join(parts)
+    plain = regex.compile(PLAIN[did], regex.VERSION1)
+    ours = LIB.compiled[did].patterns[0].rx
+    assert [m.span(1) for m in ours.finditer(text)] == [m.span(1) for m in plain.finditer(text)]
+    assert LIB.compiled[did].patterns[0].fast_window > fast_window(PLAIN[did])
+
+
+def test_possessive_library_patterns_on_real_shapes() -> None:
+    label = "a" + "b-" * 30 + "c"  # 62 characters, hyphens inside
+    texts = ["mail j.doe+tag@mail.example.co.uk now", f"x {'l' * 64}@{label}.{label}.com y", f"{'l' * 65}@a.com",
+             f"u@{label}x.com", "u@-a.com", "u@a-.com", "a@b.c", "a@b.cc-", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0."
+             "SflKxwRJSMeKKF2QT4fwpMeJf36POk6y end", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2Q.x"]
+    hits = 0
+    for did, plain in PLAIN.items():
+        rx = regex.compile(plain, regex.VERSION1)
+        for t in texts:
+            want = [m.span(1) for m in rx.finditer(t)]
+            assert [m.span(1) for m in LIB.compiled[did].patterns[0].rx.finditer(t)] == want, (did, t)
+            hits += len(want)
+    assert hits >= 4
