@@ -542,7 +542,6 @@ class Engine:
             for p in c.patterns:
                 rx = p.rx
                 fast = p.fast_window
-                seen: set[int] = set()
                 deadline = clock() + budget  # one budget per pattern and text, across its windows
                 try:
                     for lo, hi in spans:
@@ -561,10 +560,7 @@ class Engine:
                                 m = rx.match(text, m.start(), timeout=max(deadline - clock(), 1e-3))
                                 if m is None:
                                     continue
-                            ms = m.start()
-                            if ms in seen:
-                                continue
-                            seen.add(ms)
+                            # Windows are disjoint (merged), so no start is seen twice.
                             f = self._candidate(c, p, m, text)
                             if f is not None:
                                 found.append(f)

@@ -47,7 +47,10 @@ _NOT_DIGIT = re.compile(r"\D")  # Unicode decimal digits (Nd) stay: int() reads 
 
 
 def _digits(value: str) -> str:
-    return value if value.isdecimal() else _NOT_DIGIT.sub("", value)
+    if value.isdecimal():
+        return value
+    plain = value.replace(" ", "").replace("-", "")  # the usual separators, without a regex
+    return plain if plain.isdecimal() else _NOT_DIGIT.sub("", plain)
 
 
 def _ascii_digits(d: str) -> str:
@@ -64,11 +67,14 @@ def luhn(value: str) -> Verdict:
     if not 12 <= len(d) <= 19:
         return Verdict.INVALID
     d = _ascii_digits(d)
-    total = sum(map(int, d[-1::-2])) + sum(map(_LUHN_DOUBLE.__getitem__, d[-2::-2]))
+    # Every second digit from the right, doubled (and 9 taken off past 9) by one translate: then
+    # the sum of all the digits is the Luhn sum.
+    digits = d[-1::-2] + d[-2::-2].translate(_LUHN_DOUBLE)
+    total = sum(digits.encode()) - 48 * len(digits)  # ASCII codes: a C-level sum
     return _ok(total % 10 == 0)
 
 
-_LUHN_DOUBLE = {str(i): 2 * i - 9 if 2 * i > 9 else 2 * i for i in range(10)}
+_LUHN_DOUBLE = str.maketrans("0123456789", "0246813579")
 
 
 IBAN_LENGTHS = {
