@@ -183,8 +183,13 @@ def kr_brn(value: str) -> Verdict:
     return _ok((10 - total % 10) % 10 == n[9])
 
 
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def _b64url(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    """base64.urlsafe_b64decode with the padding restored, without its Python-level wrappers
+    (same lenient decoding; non-ASCII input raises a ValueError as it does)."""
+    return binascii.a2b_base64((part + "=" * (-len(part) % 4)).encode("ascii").translate(_URLSAFE))
 
 
 @validator("jwt")
@@ -251,11 +256,11 @@ def phone(value: str, region: str = "US") -> Verdict:
     patterns are compiled once per region). Anything else, such as a
     national prefix written as ``(0)`` and every national format, goes through the full parse.
     """
+    stripped = value.strip()
+    if stripped.startswith("+") and _phone_plan_ok(_digits(stripped[1:])):
+        return Verdict.VALID
     import phonenumbers
 
-    stripped = value.strip()
-    if stripped.startswith("+") and _phone_plan_ok(_digits(stripped)):
-        return Verdict.VALID
     try:
         num = phonenumbers.parse(value, None if stripped.startswith("+") else region)
     except phonenumbers.NumberParseException:
@@ -287,6 +292,13 @@ def _phone_plan(code: int, region: str) -> tuple[_Desc, tuple[_Desc, ...]] | Non
     return general, tuple(t for t in (desc(getattr(md, name)) for name in _PHONE_TYPES) if t is not None)
 
 
+@functools.cache
+def _regions_by_code() -> dict[int, tuple[str, ...]]:
+    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+    return {code: tuple(regions) for code, regions in COUNTRY_CODE_TO_REGION_CODE.items()}
+
+
 def _desc_ok(national: str, d: _Desc) -> bool:
     lengths, rx = d
     return (not lengths or len(national) in lengths) and rx.fullmatch(national) is not None
@@ -296,11 +308,10 @@ def _phone_plan_ok(digits: str) -> bool:
     """libphonenumber's ``is_valid_number`` for ``+CC national`` without ``parse``: the national
     number fits the region's general description and at least one of its number types (the test
     ``_number_type_helper`` makes, with the same lengths and patterns, compiled once per code)."""
-    from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
-
+    regions_of = _regions_by_code()
     for k in (1, 2, 3):
         code = int(digits[:k] or 0)
-        regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+        regions = regions_of.get(code)
         if regions:
             national = digits[k:]
             for r in regions:
