@@ -56,6 +56,19 @@ class CompiledPattern:
     # Windows up to this many characters are searched without regex's per-call timeout: the
     # pattern's worst case there is provably small (see _cost); 0 = always with the timeout.
     fast_window: int = 0
+    # The finding's score, rounded, for: nothing extra, a valid validator (+0.2), a context word
+    # (+boost), both; computed once, in the order the bonuses are added.
+    scores: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+def _scores(base: float, boost: float) -> tuple[float, float, float, float]:
+    def final(x: float) -> float:
+        return round(x, 3) if x < 1.0 else 1.0
+
+    return final(base), final(base + VALID_BONUS), final(base + boost), final(base + VALID_BONUS + boost)
+
+
+VALID_BONUS = 0.2
 
 
 @dataclass(frozen=True)
@@ -149,8 +162,9 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
             errors.append(doc.error((*path, "patterns", i, "group"), f"the regex has only {rx.groups} groups"))
         if isinstance(p.group, str) and p.group not in rx.groupindex:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
-        pats.append(CompiledPattern(p.name, rx, det.score if p.score is None else p.score, p.group,
-                                    f"pattern {p.name}", fast_window(p.regex, flags)))
+        score = det.score if p.score is None else p.score
+        pats.append(CompiledPattern(p.name, rx, score, p.group, f"pattern {p.name}", fast_window(p.regex, flags),
+                                    _scores(score, det.context.boost if det.context else 0.0)))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -582,14 +596,14 @@ class Engine:
         if (c.allow_values or c.allow_patterns) and (
                 value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns)):
             return None
-        score = p.score
+        which = 0  # index into p.scores: +1 valid, +2 context
         why = p.why
         if c.validator is not None:
             verdict = c.validator(value, **c.validator_args) if c.validator_args else c.validator(value)
             if verdict is _INVALID:
                 return None
             if verdict is _VALID:
-                score += 0.2
+                which = 1
                 why += c.why_valid
             else:
                 why += c.why_unknown
@@ -600,12 +614,12 @@ class Engine:
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
             seen = [word for word in c.context_words if word in around]
             if seen:
-                score += ctx.boost
+                which += 2
                 why += "; context " + ",".join(seen[:3])
             elif ctx.required:
                 return None
         # tuple.__new__ directly: the named tuple's own __new__ is a Python-level call.
-        return _new_tuple(Finding, (*c.head, start, end, round(score, 3) if score < 1.0 else 1.0, why))
+        return _new_tuple(Finding, c.head + (start, end, p.scores[which], why))
 
 
 _new_tuple = tuple.__new__
