@@ -329,23 +329,27 @@ class Prefilter:
         ng = nk + len(self.gates)
         if self._db is not None:
             hits: set[int] = set()
+            spans: dict[int, list[tuple[int, int]]] = {}
             # Indexed by pattern id: keyword/gate ids hold None, anchor ids their width (None when
-            # unbounded: Hyperscan reports the start) and their list of spans.
+            # unbounded: Hyperscan reports the start).
             widths = self._ids_widths
-            found_spans: list[list[tuple[int, int]]] = [[] for _ in widths]
 
             def on_match(i: int, start: int, end: int, flags: int, ctx: Any) -> None:
                 if i < ng:
                     hits.add(i)
                     return
                 w = widths[i]
-                found_spans[i].append((start if w is None else end - w if end > w else 0, end))
+                span = (start if w is None else end - w if end > w else 0, end)
+                have = spans.get(i - ng)
+                if have is None:
+                    spans[i - ng] = [span]
+                else:
+                    have.append(span)
 
             data = text.encode("utf-8", "surrogatepass")
             self._db.scan(data, match_event_handler=on_match)
             found = {self.keywords[i] for i in hits if i < nk}
             longest = max((self.gates[i - nk] for i in hits if i >= nk), default=0)
-            spans = {i - ng: ss for i, ss in enumerate(found_spans) if ss}
             if spans and len(data) != len(text):
                 spans = _chars_from_bytes(data, spans)
             return found, longest, spans
