@@ -249,3 +249,11 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
     r = answers["ner"]
     assert r.headers.get("X-DLP-Decision") == "redact"  # type: ignore[attr-defined]
     assert b"Maria Garcia" not in (r.body or b"")  # type: ignore[attr-defined]
+    # A streamed SSE body takes the same thread, event by event, in order.
+    events = b"".join(b"data: " + result(f"Ticket {i} escalated to Maria Garcia in Lisbon.", rpc_id=i) + b"\n\n"
+                      for i in range(3))
+    with IcapClient("127.0.0.1", srv.port, timeout=60) as c:
+        sse = c.respmod(events, content_type="text/event-stream", allow_204=False, chunk_size=7)
+    out = [json.loads(line[6:]) for line in (sse.body or b"").split(b"\n") if line.startswith(b"data: ")]
+    assert [m["id"] for m in out] == [0, 1, 2]
+    assert all("Maria Garcia" not in m["result"]["content"][0]["text"] for m in out)
