@@ -50,15 +50,18 @@ def redos_risk(pattern: str) -> bool:
 class CompiledPattern:
     name: str
     rx: regex.Pattern[str]
-    score: float  # the pattern's score, else the detector's base score
     group: int | str
     why: str  # the start of every explanation from this pattern
+    # A finding's score, rounded, from the pattern's score (else the detector's base score) for:
+    # nothing extra, a valid validator (+0.2), a context word (+boost), both; computed once, in
+    # the order the bonuses are added.
+    scores: tuple[float, float, float, float]
     # Windows up to this many characters are searched without regex's per-call timeout: the
     # pattern's worst case there is provably small (see _cost); 0 = always with the timeout.
     fast_window: int = 0
-    # The finding's score, rounded, for: nothing extra, a valid validator (+0.2), a context word
-    # (+boost), both; computed once, in the order the bonuses are added.
-    scores: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+
+VALID_BONUS = 0.2
 
 
 def _scores(base: float, boost: float) -> tuple[float, float, float, float]:
@@ -66,9 +69,6 @@ def _scores(base: float, boost: float) -> tuple[float, float, float, float]:
         return round(x, 3) if x < 1.0 else 1.0
 
     return final(base), final(base + VALID_BONUS), final(base + boost), final(base + VALID_BONUS + boost)
-
-
-VALID_BONUS = 0.2
 
 
 @dataclass(frozen=True)
@@ -163,8 +163,9 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         if isinstance(p.group, str) and p.group not in rx.groupindex:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
         score = det.score if p.score is None else p.score
-        pats.append(CompiledPattern(p.name, rx, score, p.group, f"pattern {p.name}", fast_window(p.regex, flags),
-                                    _scores(score, det.context.boost if det.context else 0.0)))
+        pats.append(CompiledPattern(p.name, rx, p.group, f"pattern {p.name}",
+                                    _scores(score, det.context.boost if det.context else 0.0),
+                                    fast_window(p.regex, flags)))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -294,8 +295,6 @@ class Prefilter:
         # Anchors of bounded width report only their end (start = end - width); unbounded ones
         # ask Hyperscan for the start of match, which costs more, so only they pay for it.
         self.anchor_widths = [anchor_width(a) for a in self.anchors]
-        no_width: list[int | None] = [None] * (len(self.keywords) + len(self.gates))
-        self._ids_widths = no_width + self.anchor_widths
         self._db: Any = None
         try:
             import hyperscan
@@ -330,19 +329,18 @@ class Prefilter:
         if self._db is not None:
             hits: set[int] = set()
             spans: dict[int, list[tuple[int, int]]] = {}
-            # Indexed by pattern id: keyword/gate ids hold None, anchor ids their width (None when
-            # unbounded: Hyperscan reports the start).
-            widths = self._ids_widths
+            widths = self.anchor_widths
 
             def on_match(i: int, start: int, end: int, flags: int, ctx: Any) -> None:
                 if i < ng:
                     hits.add(i)
                     return
-                w = widths[i]
+                j = i - ng
+                w = widths[j]  # None when unbounded: Hyperscan reports the start
                 span = (start if w is None else end - w if end > w else 0, end)
-                have = spans.get(i - ng)
+                have = spans.get(j)
                 if have is None:
-                    spans[i - ng] = [span]
+                    spans[j] = [span]
                 else:
                     have.append(span)
 

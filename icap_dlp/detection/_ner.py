@@ -204,8 +204,8 @@ class NerAdapter:
             yield group
 
     def scan(self, texts: Sequence[str]) -> list[list[Finding]]:
-        """Entities per text. Raises ``InspectionError("timeout")`` past ``config.timeout`` seconds
-        (checked between batches, so a batch of ``batch_chars`` is the overshoot)."""
+        """Entities per text. Raises ``InspectionError("timeout")`` past ``config.timeout`` CPU
+        seconds (checked between batches, so a batch of ``batch_chars`` is the overshoot)."""
         out: list[list[Finding]] = [[] for _ in texts]
         jobs = self.pieces(texts)
         self.chars_in += sum(len(t) for t in texts)
@@ -225,6 +225,5 @@ class NerAdapter:
                 c = self.by_label.get(ent.label_)
                 if c is None or len(ent.text.strip()) < 2:
                     continue
-                spec = c.spec
-                out[i].append(Finding(spec.id, spec.entity_type, spec.category, spec.severity,
-                                      a + ent.start_char, a + ent.end_char, spec.score, f"ner {ent.label_}"))
+                out[i].append(Finding._make(
+                    c.head + (a + ent.start_char, a + ent.end_char, c.spec.score, f"ner {ent.label_}")))
