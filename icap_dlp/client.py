@@ -72,6 +72,7 @@ class IcapClient:
         self.timeout = timeout
         self._sock: socket.socket | None = None
         self._buf = bytearray()
+        self.connects = 0  # connections opened: a keep-alive test asserts it stays 1
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 30.0) -> IcapClient:
@@ -84,6 +85,7 @@ class IcapClient:
             self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
             self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._buf.clear()
+            self.connects += 1
 
     def close(self) -> None:
         if self._sock is not None:

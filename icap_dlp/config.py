@@ -84,7 +84,11 @@ class Settings(BaseModel):
         "drop", description="URL query strings in audit records: drop, keyed hash, or keep")
     audit_queue_size: int = Field(10000, ge=1, description="records waiting for the sinks, per worker")
     audit_backpressure: Literal["spool", "block", "drop"] = Field(
-        "spool", description="queue full: spool to disk, block (write inline) or drop (counted)")
+        "spool", description="queue full: spool (an overflow list of the queue's size that the drainer takes "
+        "next, sent on or spooled like any record), block (the connection waits, bounded) or drop (counted)")
+    audit_block_timeout: float = Field(
+        1.0, gt=0, le=60, description="with --audit-backpressure block: the longest a connection waits for room in "
+        "a full audit queue before its record goes to the overflow list")
     audit_spool_dir: str | None = Field(
         None, description="spool for records a sink could not take (default: beside the audit file, "
                           "else /var/tmp/icap-dlp-spool); replayed in order, survives restarts")

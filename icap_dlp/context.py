@@ -66,6 +66,15 @@ def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
 
+def _url_host(url: str) -> str | None:
+    """The host of an absolute request target; None when the target does not parse
+    (``http://[x/`` makes urlsplit raise: an odd target is the client's problem, not a crash)."""
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
 def build_context(req: IcapRequest, client: str | None, settings: GlobalSettings,
                   key: bytes | None) -> RequestContext:
     ident = settings.identity
@@ -84,7 +93,7 @@ def build_context(req: IcapRequest, client: str | None, settings: GlobalSettings
     if http_req is not None:
         host = http_req.headers.get("Host")
         if url and "://" in url:
-            host = urlsplit(url).hostname or host
+            host = _url_host(url) or host
     if host:
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     if direction is Direction.RESPMOD and req.http_response is not None:

@@ -40,6 +40,10 @@ INSPECTION_QUEUE = Gauge("icap_dlp_inspection_queue_depth",
                          multiprocess_mode="livesum")
 AUDIT_DROPPED = Counter("icap_dlp_audit_dropped", "Audit records dropped (backpressure: drop)")
 AUDIT_SPOOLED = Counter("icap_dlp_audit_spooled", "Audit records written to the disk spool")
+AUDIT_ERRORS = Counter("icap_dlp_audit_errors", "Audit delivery errors (sink: file, syslog, stdout, spool, "
+                       "drainer; reason: errno name or exception type)", ["sink", "reason"])
+AUDIT_DEGRADED = Gauge("icap_dlp_audit_degraded", "1 while an audit sink is failing in any worker (records wait "
+                       "in the spool or in memory)", multiprocess_mode="livemax")
 
 
 _CHILDREN: dict[tuple[Any, ...], Any] = {}
@@ -75,6 +79,10 @@ def observe(report: Any, elapsed: float) -> None:
             _child(STAGE, stage).observe(seconds)
     for lf in res.decision.findings:
         _child(FINDINGS, lf.finding.detector_id).inc()
+
+
+def audit_error(sink: str, reason: str) -> None:
+    _child(AUDIT_ERRORS, sink, reason).inc()
 
 
 def registry() -> CollectorRegistry:

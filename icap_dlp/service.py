@@ -36,7 +36,7 @@ from icap_dlp.pipeline import (
     Unmodified,
     echo_stream_plan,
 )
-from icap_dlp.policy import PolicyTexts, read_policy_texts
+from icap_dlp.policy import GlobalSettings, PolicyTexts, read_policy_texts
 
 log = logging.getLogger("icap_dlp.service")
 
@@ -84,13 +84,20 @@ class DlpTransaction:
         return self.request.http_request
 
     # -- the seam ---------------------------------------------------------------------------
+    def _audit_stopped(self) -> bool:
+        """``settings.failure.audit: closed`` while this worker cannot store audit records."""
+        return (self.bundle.policy.settings.failure.audit == "closed"
+                and not self.inspector.audit_storing())
+
     def plan(self) -> Plan:
+        if self._audit_stopped() and self.settings.audit_clean_allows:
+            return Plan.BUFFER  # even a clean allow would produce a record: decide() blocks it
         if self.kind is content.BodyKind.SKIP:
             return Plan.SKIP
         is_reqmod_json = self.ctx.direction is Direction.REQMOD and self.kind is content.BodyKind.JSON
         if not is_reqmod_json and not self.bundle.policy.could_apply(self.ctx):
             return Plan.SKIP
-        if self.kind is content.BodyKind.SSE and _identity(self.content_encoding):
+        if self.kind is content.BodyKind.SSE and _identity(self.content_encoding) and not self._audit_stopped():
             return Plan.STREAM
         return Plan.BUFFER
 
@@ -129,6 +136,8 @@ class DlpTransaction:
     def fail(self, reason: str) -> Outcome:
         default = self.settings.on_oversize if reason == "oversize" else self.settings.on_error
         mode = self.bundle.policy.failure_mode(reason, self.ctx, default)
+        if mode == "open" and self._audit_stopped():
+            reason, mode = "audit", "closed"  # an audited fail-open needs a record it can't store
         self.report.failure = f"{reason}:{mode}"
         if mode == "open":
             self.report.action = Action.ALLOW
@@ -143,16 +152,23 @@ class DlpTransaction:
     def finished(self, status: int) -> None:
         self.report.status = status
         self.report.finished_at = time.perf_counter()
+        if self._sse is not None:
+            # A streamed body's decision is the stream's, known only now: metrics and the audit
+            # record both read it from here.
+            try:
+                res = self._sse.summary()
+            except Exception:
+                log.exception("stream summary failed")
+                self.report.failure = self.report.failure or "internal:unknown"
+            else:
+                self.report.result = res
+                self.report.action = res.decision.action
+                self.report.intended = res.decision.intended
+                self.report.failure = self._sse.failure
         try:
             metrics.observe(self.report, self.report.finished_at - self.report.started)
         except Exception:
             log.exception("metrics failed")
-        if self._sse is not None:
-            res = self._sse.summary()
-            self.report.result = res
-            self.report.action = res.decision.action
-            self.report.intended = res.decision.intended
-            self.report.failure = self._sse.failure
         for sink in self.inspector.sinks:
             try:
                 sink(self.report)
@@ -185,6 +201,9 @@ class DlpTransaction:
     def _outcome(self, result: MessageResult) -> Outcome:
         self.report.result = result
         d = result.decision
+        clean = d.action is Action.ALLOW and d.intended is Action.ALLOW
+        if (not clean or self.settings.audit_clean_allows) and self._audit_stopped():
+            return self.fail("audit")
         self.report.action, self.report.intended = d.action, d.intended
         hdrs = self._headers(d.action, d.rules, intended=d.intended)
         if d.action is Action.BLOCK and result.body is not None:
@@ -234,6 +253,12 @@ class DlpInspector:
         self.settings = settings
         self.bundle = bundle
         self.sinks: list[DecisionSink] = sinks or []
+        # Set by the worker: False while audit records cannot be stored anywhere durable.
+        self.audit_storing: Callable[[], bool] = lambda: True
+
+    @property
+    def policy_settings(self) -> GlobalSettings:
+        return self.bundle.policy.settings
 
     @property
     def istag(self) -> str:

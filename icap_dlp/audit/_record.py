@@ -21,14 +21,18 @@ MAX_PER_DETECTOR = 10
 def _path(url: str | None, mode: str, key: bytes) -> tuple[str | None, str | None]:
     if not url:
         return None, None
-    u = urlsplit(url if "://" in url else "http://x" + url)
-    path = u.path or "/"
-    if u.query:
+    try:
+        u = urlsplit(url if "://" in url else "http://x" + url)
+        host, path, query = u.hostname, u.path or "/", u.query
+    except ValueError:  # an odd target (``http://[x/``) still gets its record
+        host = None
+        path, _, query = url.partition("?")
+    if query:
         if mode == "hash":
-            path += "?#" + fingerprint(u.query, key)
+            path += "?#" + fingerprint(query, key)
         elif mode == "keep":
-            path += "?" + u.query
-    return u.hostname, path
+            path += "?" + query
+    return host, path
 
 
 def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[str, Any]:

@@ -42,6 +42,9 @@ NEED_DATA: Final = _NeedData()
 # per 4 KB request in header names alone.
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _HEX = re.compile(rb"[0-9a-fA-F]+")
+# ASCII digits only (str.isdigit() accepts '²' and other Unicode digits that int() rejects), and
+# a length cap: a 5,000-digit number trips Python's int-conversion limit (and means nothing here).
+_DECIMAL = re.compile(r"[0-9]{1,9}")
 _CTL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 _ENCAP_ALLOWED = {
     Method.REQMOD: ({"req-hdr"}, {"req-body", "null-body"}),
@@ -239,7 +242,7 @@ class IcapParser:
         preview: int | None = None
         raw_preview = headers.get("Preview")
         if raw_preview is not None and method is not Method.OPTIONS:
-            if not raw_preview.strip().isdigit():
+            if not _DECIMAL.fullmatch(raw_preview.strip()):
                 raise IcapProtocolError(f"malformed Preview header {raw_preview[:20]!r}")
             preview = int(raw_preview.strip())
         req = IcapRequest(
@@ -394,7 +397,7 @@ def _parse_encapsulated(headers: Headers, method: Method) -> Encapsulated:
         name, sep, off = item.strip().partition("=")
         name = name.strip().lower()
         off = off.strip()
-        if not sep or not off.isdigit() or len(off) > 9:
+        if not sep or not _DECIMAL.fullmatch(off):
             raise IcapProtocolError(f"malformed Encapsulated entry {item.strip()[:40]!r}")
         if name not in hdr_allowed and name not in body_allowed:
             raise IcapProtocolError(f"Encapsulated entity {name!r} not allowed in {method.value}")

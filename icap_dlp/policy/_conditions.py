@@ -74,6 +74,8 @@ def compile_condition(cond: Condition | None, doc: YamlDoc, path: tuple[str | in
     for name in ("direction", "service", "http_method", "content_type", "mcp_method", "host", "url"):
         pats = getattr(cond, name)
         if pats is not None:
+            if name == "content_type":  # media types match without their parameters
+                pats = [media_type(p) if not p.startswith("re:") else p for p in pats]
             try:
                 m = _glob(pats)
             except regex.error as exc:
@@ -111,9 +113,16 @@ def compile_condition(cond: Condition | None, doc: YamlDoc, path: tuple[str | in
     return lambda ctx, partial: all(c(ctx, partial) for c in checks)
 
 
+def media_type(value: str) -> str:
+    """``application/json; charset=utf-8`` -> ``application/json`` (RFC 9110 media type)."""
+    return value.split(";", 1)[0].strip()
+
+
 def _getter(name: str) -> Callable[[RequestContext], str | None]:
     if name == "direction":
         return lambda ctx: ctx.direction.value
+    if name == "content_type":
+        return lambda ctx: media_type(ctx.content_type) if ctx.content_type is not None else None
     return lambda ctx: getattr(ctx, name)
 
 

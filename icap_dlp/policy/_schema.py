@@ -36,6 +36,15 @@ class Failure(_Strict):
     internal: FailMode | None = None
 
 
+class GlobalFailure(Failure):
+    """``failure`` under ``settings``: the per-reason answers, and what to do while audit records
+    cannot be stored (``audit``: ``open`` keeps answering and raises the
+    ``icap_dlp_audit_degraded`` gauge; ``closed`` blocks every request that would produce a record
+    and makes ``/readyz`` answer 503 so traffic moves to healthy instances)."""
+
+    audit: FailMode | None = None
+
+
 class Identity(_Strict):
     """Where users and groups come from (set by the proxy or API gateway after SSO/OIDC)."""
 
@@ -65,7 +74,7 @@ class Redaction(_Strict):
 
 class GlobalSettings(_Strict):
     mode: Literal["enforce", "monitor"] = "enforce"
-    failure: Failure = Failure()
+    failure: GlobalFailure = GlobalFailure()
     identity: Identity = Identity()
     redaction: Redaction = Redaction()
     context_header: str = "X-DLP-Context"

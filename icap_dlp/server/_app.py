@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from icap_dlp import metrics
 from icap_dlp.config import Settings
@@ -16,6 +16,10 @@ from icap_dlp.pipeline import Inspector
 T = TypeVar("T")
 
 
+class AuditBackpressure(Protocol):
+    async def backpressure(self) -> None: ...
+
+
 @dataclass
 class Stats:
     connections: int = 0
@@ -23,6 +27,7 @@ class Stats:
     protocol_errors: int = 0
     timeouts: int = 0
     oversize: int = 0
+    internal_errors: int = 0
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -46,12 +51,11 @@ def services_from(settings: Settings, transfer_ignore: tuple[str, ...] = ()) -> 
         )
 
     both = (Method.REQMOD, Method.RESPMOD)
-    out = {
+    return {
         settings.respmod_service: caps(settings.respmod_service, (Method.RESPMOD,), "response"),
         settings.reqmod_service: caps(settings.reqmod_service, (Method.REQMOD,), "request"),
         settings.alias_service: caps(settings.alias_service, both, "request and response"),
     }
-    return out
 
 
 class Application:
@@ -65,7 +69,14 @@ class Application:
         self.inspector = inspector
         self.stats = Stats()
         self.stopping = False
+        self.audit: AuditBackpressure | None = None  # the worker's audit logger, when auditing
         self._inspection_thread: ThreadPoolExecutor | None = None
+
+    async def after_transaction(self) -> None:
+        """Called by a connection after each answer, before it reads the next request: with
+        ``--audit-backpressure block`` a full audit queue holds the connection here (bounded)."""
+        if self.audit is not None:
+            await self.audit.backpressure()
 
     async def inspect(self, heavy: bool, fn: Callable[..., T], *args: object) -> T:
         """Run an inspection step: on the event loop, or when ``heavy`` (NER: up to its time

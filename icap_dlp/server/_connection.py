@@ -73,16 +73,28 @@ class Connection:
             raise _Closed()
         self.parser.feed(data)
 
+    def _parse(self) -> Event | object:
+        """The parser's next event. Whatever goes wrong inside the parser is a malformed request:
+        an exception other than IcapProtocolError (a bug, a limit Python itself enforces) still
+        gets an ICAP 400 and a close, never a dropped connection with a traceback."""
+        try:
+            return self.parser.next_event()
+        except IcapProtocolError:
+            raise
+        except Exception as exc:
+            # Only the type: the message of an arbitrary exception may quote request bytes.
+            raise IcapProtocolError(f"unparsable request ({type(exc).__name__})", 400) from exc
+
     async def _next_event(self, what: str = "body") -> Event:
         while True:
-            ev = self.parser.next_event()
+            ev = self._parse()
             if ev is not NEED_DATA:
                 return ev  # type: ignore[return-value]
             await self._read(self.app.settings.read_timeout, what)
 
     async def _next_request(self) -> IcapRequest | None:
         """Wait for the next request head: idle timeout first, then a deadline for the head."""
-        ev = self.parser.next_event()
+        ev = self._parse()
         if ev is NEED_DATA and self.parser.idle and self.parser.buffered == 0:
             if self.app.stopping:
                 return None
@@ -90,7 +102,7 @@ class Connection:
                 await self._read(self.app.settings.idle_timeout, "idle")
             except _Timeout:
                 return None
-            ev = self.parser.next_event()
+            ev = self._parse()
         self.busy = True
         deadline = time.monotonic() + self.app.settings.header_timeout
         while ev is NEED_DATA:
@@ -98,7 +110,7 @@ class Connection:
             if left <= 0:
                 raise _Timeout("request head")
             await self._read(left, "request head")
-            ev = self.parser.next_event()
+            ev = self._parse()
         if not isinstance(ev, IcapRequest):  # pragma: no cover - parser guarantees the order
             raise IcapProtocolError("unexpected event before a request head", 500)
         return ev
@@ -135,10 +147,21 @@ class Connection:
                     if not self._answer_started:
                         await self._safe_write(error_response(408, self.app.istag))
                     return
+                except (_Closed, ConnectionError, OSError, asyncio.CancelledError):
+                    raise
+                except Exception:
+                    # A bug outside the parser and outside inspection (which answers its own
+                    # failures through the failure policy): never an allow, never a silent drop.
+                    log.exception("request failed")
+                    self.app.stats.internal_errors += 1
+                    if not self._answer_started:
+                        await self._safe_write(error_response(500, self.app.istag, close=True))
+                    return
                 finally:
                     self.busy = False
                 if not keep or req.wants_close or self.app.stopping:
                     return
+                await self.app.after_transaction()
         except _Closed:
             return
         except (ConnectionError, OSError):

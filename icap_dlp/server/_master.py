@@ -36,10 +36,11 @@ def _worker_entry(settings_data: dict[str, Any], factory: InspectorFactory, inde
 
     def on_ready() -> None:
         ready.send(("ready", index, os.getpid()))
-        ready.close()
 
+    # ``ready`` stays open after start-up: the worker reports its health on it (audit delivery
+    # state), which the master's /readyz reads. The control pipe carries the other direction.
     try:
-        run_worker(settings, factory, index, on_ready=on_ready, texts=texts, control=control)
+        run_worker(settings, factory, index, on_ready=on_ready, texts=texts, control=control, report=ready.send)
     except ConfigError as exc:
         ready.send(("error", index, str(exc)))
         sys.exit(2)
@@ -77,6 +78,8 @@ class Master:
         self.snapshot = snapshot or (lambda settings: None)
         self.texts: Any = None
         self.controls: dict[int, multiprocessing.connection.Connection] = {}
+        self.status: dict[int, multiprocessing.connection.Connection] = {}  # worker -> master
+        self.health: dict[int, dict[str, Any]] = {}
         self.watch = watch or []
         self.watch_interval = watch_interval
         self._snap = _snapshot(self.watch)
@@ -120,6 +123,30 @@ class Master:
             raise RuntimeError(f"worker {index} exited during start-up (code {proc.exitcode})") from None
         if msg[0] == "error":
             raise ConfigError(msg[2])
+        old_status = self.status.pop(index, None)
+        if old_status is not None:
+            old_status.close()
+        self.status[index] = recv
+        self.health.pop(index, None)
+
+    def _read_status(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for health reports from the workers and keep the latest."""
+        try:
+            ready = multiprocessing.connection.wait(list(self.status.values()), timeout)
+        except OSError:
+            return
+        for index, conn in list(self.status.items()):
+            if conn not in ready:
+                continue
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                self.status.pop(index, None)  # the worker died: _reap restarts it
+                continue
+            if isinstance(msg, tuple) and len(msg) == 3 and msg[0] == "health":
+                if msg[2] != self.health.get(index):
+                    log.warning("worker health", extra={"fields": {"worker": index, **msg[2]}})
+                self.health[index] = msg[2]
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
         port = self._check_port()
@@ -151,7 +178,10 @@ class Master:
         if on_ready:
             on_ready()
         while not self.stopping:
-            self._wake.wait(0.5)
+            if self.status:
+                self._read_status(0.2)
+            else:
+                self._wake.wait(0.2)
             self._wake.clear()
             if self.watch and time.monotonic() - self._last_watch >= self.watch_interval:
                 self._last_watch = time.monotonic()
@@ -170,14 +200,18 @@ class Master:
         return self._terminate_all()
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
+        """Ready while every worker is up with a policy and none reports that it must refuse
+        traffic (``settings.failure.audit: closed`` while it cannot store audit records). A
+        failing audit sink under ``audit: open`` keeps readiness (one SIEM outage must not take
+        every instance out of service); the gauge ``icap_dlp_audit_degraded`` alerts instead."""
         alive = sum(1 for p in self.workers.values() if p.is_alive())
-        audit_ok = True
-        if self.settings.audit_file:
-            d = Path(self.settings.audit_file).parent
-            audit_ok = os.access(d if d.exists() else d.parent, os.W_OK)
-        ok = not self.stopping and alive == self.settings.worker_count and self.texts is not None and audit_ok
+        health = dict(self.health)
+        workers_ready = all(h.get("ready", True) for h in health.values())
+        ok = (not self.stopping and alive == self.settings.worker_count and self.texts is not None
+              and workers_ready)
         return ok, {"workers_alive": alive, "workers": self.settings.worker_count, "stopping": self.stopping,
-                    "audit_writable": audit_ok,
+                    "audit_degraded": any(h.get("audit_degraded") for h in health.values()),
+                    "audit_storing": all(h.get("audit_storing", True) for h in health.values()),
                     "policy_reloads": self.reloads, "policy_reload_failures": self.reload_failures}
 
     def _count_reload(self, result: str) -> None:
@@ -203,7 +237,7 @@ class Master:
             self._count_reload("rejected")
             log.error("reload rejected, the last good policy stays active: %s", exc.render())
             return
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to build it rejects the new version
             self.reload_failures += 1
             self._count_reload("rejected")
             log.error("reload rejected, the last good policy stays active: %s", exc)

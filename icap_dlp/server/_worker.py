@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import logging
+import random
 import signal
 import socket
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from icap_dlp import metrics
@@ -42,15 +42,19 @@ def make_socket(host: str, port: int, reuse_port: bool = True) -> socket.socket:
 
 
 class Worker:
-    def __init__(self, settings: Settings, factory: InspectorFactory, index: int = 0, texts: Any = None) -> None:
+    def __init__(self, settings: Settings, factory: InspectorFactory, index: int = 0, texts: Any = None,
+                 report: Callable[[tuple[Any, ...]], None] | None = None) -> None:
         self.settings = settings
         self.factory = factory
         self.index = index
+        self.report = report  # messages to the master (health), None in-process
         self.decision_sinks: list[Callable[[Any], None]] = []
+        self.audit: Any = None
+        self._health: dict[str, Any] | None = None
         self.app = Application(settings, self._install(factory(settings, texts)))
         self._wanted: Any = None
         self.connections: dict[asyncio.Task[Any], Connection] = {}
-        self.audit: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._stop = asyncio.Event()
         self._reloading = False
 
@@ -77,10 +81,36 @@ class Worker:
             self.connections.pop(task, None)
 
     def _install(self, inspector: Inspector) -> Inspector:
-        """The decision sinks (audit) belong to the worker and survive reloads."""
+        """The decision sinks (audit) and the audit state belong to the worker and survive reloads."""
         if hasattr(inspector, "sinks"):
             inspector.sinks = self.decision_sinks
+        if hasattr(inspector, "audit_storing"):
+            inspector.audit_storing = self._audit_storing
         return inspector
+
+    def _audit_storing(self) -> bool:
+        return self.audit is None or bool(self.audit.storing)
+
+    def audit_closed(self) -> bool:
+        """The policy says requests must stop while their records cannot be stored."""
+        failure = getattr(getattr(self.app.inspector, "policy_settings", None), "failure", None)
+        return getattr(failure, "audit", None) == "closed"
+
+    def _report_health(self) -> None:
+        """Tell the master (its /readyz) how this worker's audit delivery is doing. Sent on change."""
+        h = self.audit.health if self.audit is not None else None
+        degraded = bool(h is not None and h.degraded)
+        storing = bool(h is None or h.storing)
+        health = {"audit_degraded": degraded, "audit_storing": storing,
+                  "ready": storing or not self.audit_closed()}
+        if health == self._health:
+            return
+        self._health = health
+        if self.report is not None:
+            try:
+                self.report(("health", self.index, health))
+            except (OSError, ValueError) as exc:
+                log.error("cannot report health to the master: %s", exc)
 
     def _start_audit(self) -> None:
         s = self.settings
@@ -102,7 +132,9 @@ class Worker:
         if spool is None:
             spool = str(Path(s.audit_file).parent / "spool") if s.audit_file else "/var/tmp/icap-dlp-spool"
         self.audit = AuditLogger(sinks, queue_size=s.audit_queue_size, backpressure=s.audit_backpressure,
-                                 spool_dir=spool, worker=self.index)
+                                 spool_dir=spool, worker=self.index, block_timeout=s.audit_block_timeout,
+                                 on_health=lambda _h: self._report_health())
+        self.app.audit = self.audit
         self.audit.start()
         audit = self.audit
 
@@ -128,12 +160,13 @@ class Worker:
                 snapshot = None if want is _FROM_DISK else want
                 try:
                     inspector = await loop.run_in_executor(None, self.factory, self.settings, snapshot)
-                except Exception as exc:  # keep the last good version, whatever went wrong
+                except Exception as exc:  # noqa: BLE001 - keep the last good version, whatever went wrong
                     log.error("reload rejected, keeping the current policy: %s", exc)
                     continue
                 old = self.app.istag
                 self.app.inspector = self._install(inspector)
                 log.info("reloaded", extra={"fields": {"istag_old": old, "istag": inspector.istag}})
+                self._report_health()  # the audit failure mode may have changed
         finally:
             self._reloading = False
 
@@ -146,7 +179,12 @@ class Worker:
             loop.remove_reader(control.fileno())
             return
         if isinstance(msg, tuple) and msg and msg[0] == "reload":
-            loop.create_task(self.reload(msg[1]))
+            self._spawn(self.reload(msg[1]))
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # a reference until done (the loop keeps only weak ones)
+        task.add_done_callback(self._tasks.discard)
 
     def stop(self) -> None:
         self._stop.set()
@@ -160,10 +198,11 @@ class Worker:
         sock.setblocking(False)
         server = await asyncio.start_server(self._client, sock=sock)
         self._start_audit()
+        self._report_health()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, self.stop)
             loop.add_signal_handler(signal.SIGINT, self.stop)
-            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+            loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
         if on_ready:
             on_ready()
         await self._stop.wait()
@@ -191,12 +230,13 @@ class Worker:
 
 def run_worker(settings: Settings, factory: InspectorFactory, index: int,
                sock: socket.socket | None = None, on_ready: Callable[[], None] | None = None,
-               texts: Any = None, control: Any = None) -> None:
+               texts: Any = None, control: Any = None,
+               report: Callable[[tuple[Any, ...]], None] | None = None) -> None:
     """Entry point of a worker process (also used in-process by tests)."""
     sock = sock or make_socket(settings.host, settings.port)
 
     async def main() -> None:
-        worker = Worker(settings, factory, index, texts)
+        worker = Worker(settings, factory, index, texts, report)
         await worker.serve(sock, on_ready, control)
 
     if settings.uvloop:

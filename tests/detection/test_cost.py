@@ -7,16 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import regex
 
 from icap_dlp.detection import Engine, load_library
 from icap_dlp.detection._cost import FAST_STEPS, MAX_WINDOW, _parse, fast_window, search_cost
 from icap_dlp.detection._engine import anchor_width
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtests"))
-from bench_detection import mixed  # noqa: E402
+from bench_detection import mixed
 
 LIB = load_library()
 CATASTROPHIC = [r"(a+)+$", r"(a|aa)+$", r"(?:a|a)*b", r"(\w+\s?)*$", r"(a*)*c", r"(.*a){12}",

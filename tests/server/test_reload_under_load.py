@@ -14,6 +14,7 @@ import pytest
 from icap_dlp.client import IcapClient
 from icap_dlp.config import default_policy_path
 
+
 def replace(path: Path, text: str) -> None:
     """Write a new version atomically, as a deployment does (a ConfigMap swap, an editor's rename):
     a reload never reads a half-written file (that would be a different, legitimate rejection)."""
