@@ -6,8 +6,7 @@ import json
 import random
 
 _WORDS = tuple(
-    "the build ran tests against the staging cluster and reported latency budgets for each "
-    "service owner while the deploy pipeline waited on approvals from the release team".split(" ")
+    ["the", "build", "ran", "tests", "against", "the", "staging", "cluster", "and", "reported", "latency", "budgets", "for", "each", "service", "owner", "while", "the", "deploy", "pipeline", "waited", "on", "approvals", "from", "the", "release", "team"]
 )
 
 

@@ -234,7 +234,10 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
 
     th = threading.Thread(target=slow)
     th.start()
-    time.sleep(0.5)  # the body is sent and NER has started
+    deadline = time.monotonic() + 60
+    while sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) != 1:
+        assert time.monotonic() < deadline and "ner" not in done, "NER never started (or ended first)"
+        time.sleep(0.02)  # poll: the body is sent and NER runs on the inspection thread
     with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
         opt = c.options("respmod")
         skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png")

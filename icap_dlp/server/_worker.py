@@ -198,13 +198,13 @@ class Worker:
         sock.setblocking(False)
         server = await asyncio.start_server(self._client, sock=sock)
         self._start_audit()
-        self._report_health()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, self.stop)
             loop.add_signal_handler(signal.SIGINT, self.stop)
             loop.add_signal_handler(signal.SIGHUP, lambda: self._spawn(self.reload()))
         if on_ready:
             on_ready()
+        self._report_health()  # after "ready": the master reads start-up messages first
         await self._stop.wait()
         await self._shutdown(server)
 

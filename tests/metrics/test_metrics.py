@@ -41,10 +41,10 @@ def test_metrics_health_and_readiness(server_factory, tmp_path: Path) -> None:  
     pol.write_text(default_policy_path().read_text())
     mport = free_port()
     srv = server_factory("--workers", "2", "--metrics-port", str(mport), "--policy", str(pol))
-    for _ in range(50):
-        if get(mport, "/healthz")[0] == 200:
-            break
-        time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    while get(mport, "/readyz")[0] != 200:  # every worker up
+        assert time.monotonic() < deadline, srv.log()[-2000:]
+        time.sleep(0.05)
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "AKIAIOSFODNN7EXAMPLE"}]}})
     for _ in range(6):  # separate connections spread over both workers
         with IcapClient("127.0.0.1", srv.port) as c:
@@ -52,7 +52,10 @@ def test_metrics_health_and_readiness(server_factory, tmp_path: Path) -> None:  
             assert c.respmod(b'{"a": "clean"}').status == 204
     pol.write_text("version: 1\nname: bad\nrules:\n  - id: x\n    action: explode\n")
     srv.signal(signal.SIGHUP)
-    time.sleep(1.5)
+    while not samples(get(mport, "/metrics")[1].decode(), "icap_dlp_policy_reloads_total").get(
+            (("result", "rejected"),)):
+        assert time.monotonic() < deadline, srv.log()[-2000:]
+        time.sleep(0.05)
     status, raw = get(mport, "/metrics")
     assert status == 200
     text = raw.decode()

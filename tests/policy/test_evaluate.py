@@ -279,3 +279,21 @@ def test_a_stream_tally_carries_count_thresholds_across_messages(tmp_path: Path)
     assert p.evaluate(ctx(), [[]], [""], tally).action is Action.ALLOW  # nothing found, nothing blocked
     # Without a tally every message is judged alone.
     assert p.evaluate(ctx(), card, ["4111"]).action is Action.REDACT
+
+
+def test_content_type_conditions_ignore_media_type_parameters(tmp_path: Path) -> None:
+    p = policy(tmp_path, """
+version: 1
+name: t
+rules:
+  - id: block-json-cards
+    when: {content_type: [application/json, "text/event-stream; charset=utf-8"]}
+    detect: {entity_types: [CREDIT_CARD]}
+    action: block
+""")
+    cards = [[f("credit-card")]]
+    for ctype in ("application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8",
+                  "text/event-stream", "text/event-stream; charset=utf-8"):
+        assert p.evaluate(ctx(content_type=ctype), cards, ["aaaa"]).action is Action.BLOCK, ctype
+    for ctype in ("application/jsonl", "text/plain; x=application/json", None):
+        assert p.evaluate(ctx(content_type=ctype), cards, ["aaaa"]).action is Action.ALLOW, ctype
