@@ -275,7 +275,8 @@ def gate_agreement(n_docs: int = 60, contexts: tuple[int, ...] = (32, 16),
         return len(docs) / (time.perf_counter() - t), found
 
     rate, ref = run(NerConfig(gate=False))
-    out: dict[str, object] = {"docs": len(docs), "ungated_docs_s": round(rate, 1), "ungated_entities": sum(map(len, ref))}
+    out: dict[str, object] = {"docs": len(docs), "ungated_docs_s": round(rate, 1),
+                              "ungated_entities": sum(map(len, ref))}
     for ctx in contexts:
         rate, got = run(NerConfig(context_chars=ctx))
         row: dict[str, object] = {"docs_s": round(rate, 1)}

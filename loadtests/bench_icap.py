@@ -167,8 +167,8 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total / tick
 
 
-def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | None = None
-                   ) -> tuple[subprocess.Popen[bytes], int]:
+def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | None = None,
+                   log_path: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
     """Start ``icap-dlp serve`` on a free loopback port; return (process, port) once every worker
     listens. (Waiting for the port alone is not enough: with SO_REUSEPORT, connections opened
     while the other workers still start all land on the first one.)"""
@@ -181,7 +181,8 @@ def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | N
         cmd += ["--policy", policy]
     env = {**os.environ,
            "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server it logs
+    # The log lives as long as the server it logs: no context manager.
+    log = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()  # noqa: SIM115
     server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     deadline = time.time() + 180
     while time.time() < deadline:

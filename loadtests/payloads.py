@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import random
 
-_WORDS = tuple(
-    ["the", "build", "ran", "tests", "against", "the", "staging", "cluster", "and", "reported", "latency", "budgets", "for", "each", "service", "owner", "while", "the", "deploy", "pipeline", "waited", "on", "approvals", "from", "the", "release", "team"]
+_WORDS = (
+    "the", "build", "ran", "tests", "against", "the", "staging", "cluster", "and", "reported", "latency",
+    "budgets", "for", "each", "service", "owner", "while", "the", "deploy", "pipeline", "waited", "on",
+    "approvals", "from", "the", "release", "team",
 )
 
 

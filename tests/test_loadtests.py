@@ -118,3 +118,52 @@ def test_gate_agreement_counts_what_the_gate_keeps() -> None:
         assert r["kept"] == round(r["both"] / max(1, r["ungated"]), 3)
         assert r["also_ungated"] == round(r["both"] / max(1, r["gated"]), 3)
     assert row["LOCATION"]["ungated"] >= 1  # Lisbon
+
+
+def test_fuzzer_flags_a_server_that_drops_connections() -> None:
+    """The fuzz harness must be able to fail: a listener that closes every connection unanswered."""
+    import socket
+    import threading
+
+    import fuzz_icap
+
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(64)
+    port = lsock.getsockname()[1]
+    stop = threading.Event()
+
+    def drop() -> None:
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                continue
+            conn.close()
+
+    t = threading.Thread(target=drop)
+    t.start()
+    try:
+        res = fuzz_icap.fuzz(port, 40, seed=3, threads=4)
+    finally:
+        stop.set()
+        t.join()
+        lsock.close()
+    assert len(res.failures) >= 30
+    assert any("closed without an answer" in f for f in res.failures)
+    assert any("liveness" in f for f in res.failures)
+
+
+def test_fuzzer_response_parser() -> None:
+    import fuzz_icap
+
+    ok = b"ICAP/1.0 204 No Content\r\nISTag: \"x\"\r\nEncapsulated: null-body=0\r\n\r\n"
+    assert fuzz_icap.parse_responses(ok + ok) == ([204, 204], False)
+    streamed = (b"ICAP/1.0 200 OK\r\nISTag: \"x\"\r\nEncapsulated: res-hdr=0, res-body=19\r\n\r\n"
+                b"HTTP/1.1 200 OK\r\n\r\n5\r\nhel")
+    assert fuzz_icap.parse_responses(streamed) == ([200], True)
+    with pytest.raises(fuzz_icap.IcapClientError):
+        fuzz_icap.parse_responses(b"HTTP/1.1 200 OK\r\n\r\n")
+    with pytest.raises(fuzz_icap.IcapClientError):
+        fuzz_icap.parse_responses(ok[:20])

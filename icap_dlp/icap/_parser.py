@@ -12,6 +12,7 @@ After a :class:`PreviewComplete` event the parser waits for the server's decisio
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Final
@@ -408,7 +409,7 @@ def _parse_encapsulated(headers: Headers, method: Method) -> Encapsulated:
         raise IcapProtocolError("empty Encapsulated header")
     if entries[0][1] != 0:
         raise IcapProtocolError("the first Encapsulated offset must be 0")
-    for (n1, o1), (n2, o2) in zip(entries, entries[1:], strict=False):
+    for (n1, o1), (n2, o2) in itertools.pairwise(entries):
         if o2 <= o1 and not (n2 == "null-body" and o2 == o1 == 0):
             raise IcapProtocolError("Encapsulated offsets must be ascending")
         if n1 in body_allowed:

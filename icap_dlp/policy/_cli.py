@@ -65,7 +65,8 @@ def _test(args: argparse.Namespace) -> int:
     for lt in bundle.policy.tests:
         t = lt.test
         inp = t.input
-        body = inp.body if isinstance(inp.body, str) else json.dumps(inp.body, ensure_ascii=False, separators=(",", ":"))
+        body = (inp.body if isinstance(inp.body, str)
+                else json.dumps(inp.body, ensure_ascii=False, separators=(",", ":")))
         from urllib.parse import urlsplit
 
         ctx = RequestContext(

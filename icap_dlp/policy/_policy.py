@@ -272,7 +272,8 @@ def compile_policy(path: str | Path, library_ids: frozenset[str], *,
         for i, rule in enumerate(pf.rules):
             path_ = ("rules", i)
             if rule.id in seen_ids:
-                errors.append(doc.error((*path_, "id"), f"duplicate rule id {rule.id!r} (first in {seen_ids[rule.id]})"))
+                errors.append(doc.error((*path_, "id"),
+                                        f"duplicate rule id {rule.id!r} (first in {seen_ids[rule.id]})"))
                 continue
             seen_ids[rule.id] = doc.file
             try:

@@ -38,7 +38,11 @@ READ_SIZE = 65536
 
 
 class _Closed(Exception):
-    """The peer closed the connection."""
+    """The peer closed the connection (``eof``: its sending side only, it may still read)."""
+
+    def __init__(self, eof: bool = False) -> None:
+        super().__init__("closed")
+        self.eof = eof
 
 
 class _Timeout(Exception):
@@ -70,7 +74,7 @@ class Connection:
         except (ConnectionError, OSError):
             raise _Closed() from None
         if not data:
-            raise _Closed()
+            raise _Closed(eof=True)
         self.parser.feed(data)
 
     def _parse(self) -> Event | object:
@@ -162,7 +166,13 @@ class Connection:
                 if not keep or req.wants_close or self.app.stopping:
                     return
                 await self.app.after_transaction()
-        except _Closed:
+        except _Closed as closed:
+            # The client stopped sending in the middle of a request: tell it so (it may still
+            # read: a half-close) rather than vanish. At a request boundary there is nothing to say.
+            mid_request = self.busy or not self.parser.idle or self.parser.buffered > 0
+            if closed.eof and mid_request and not self._answer_started:
+                self.app.stats.protocol_errors += 1
+                await self._safe_write(error_response(400, self.app.istag, close=True))
             return
         except (ConnectionError, OSError):
             return

@@ -103,7 +103,8 @@ def test_possessive_library_patterns_match_what_their_plain_forms_match(did: str
 def test_possessive_library_patterns_on_real_shapes() -> None:
     label = "a" + "b-" * 30 + "c"  # 62 characters, hyphens inside
     texts = ["mail j.doe+tag@mail.example.co.uk now", f"x {'l' * 64}@{label}.{label}.com y", f"{'l' * 65}@a.com",
-             f"u@{label}x.com", "u@-a.com", "u@a-.com", "a@b.c", "a@b.cc-", "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0."
+             f"u@{label}x.com", "u@-a.com", "u@a-.com", "a@b.c", "a@b.cc-",
+             "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0."
              "SflKxwRJSMeKKF2QT4fwpMeJf36POk6y end", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2Q.x"]
     hits = 0
     for did, plain in PLAIN.items():

@@ -115,7 +115,7 @@ class _Origin(BaseHTTPRequestHandler):
             result = {"jsonrpc": "2.0", "id": req.get("id"),
                       "result": {"content": [{"type": "text", "text": "HR contact: carol@example.com"}]}}
             return self._send(json.dumps(result).encode())
-        self._send(body, self.headers.get("Content-Type") or "application/octet-stream")
+        return self._send(body, self.headers.get("Content-Type") or "application/octet-stream")
 
 
 @dataclass
@@ -171,8 +171,7 @@ def render_squid_conf(icap_port: int, squid_port: int, rundir: Path, *, auth: bo
         extra = [f"auth_param basic program {helper}", "auth_param basic children 2 startup=1 idle=1",
                  "auth_param basic realm dlp", "acl authed proxy_auth REQUIRED", *extra]
         # the acl must precede its use
-        conf = "\n".join(extra) + "\n" + conf
-        return conf
+        return "\n".join(extra) + "\n" + conf
     return "\n".join(extra) + "\n" + conf
 
 
@@ -263,7 +262,7 @@ def curl(proxy: str, url: str, *, data: bytes | None = None, user: str | None = 
         if user:
             cmd += ["--proxy-user", user]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 10)
-        code, secs = (p.stdout.split() + ["0", "0"])[:2]
+        code, secs = [*p.stdout.split(), "0", "0"][:2]
         body = out.read_bytes() if out.exists() else b""
         return CurlResult(int(code), body, float(secs), hdr.read_text(errors="replace") if hdr.exists() else "")
 

@@ -36,7 +36,7 @@ def test_options(icap_server: ServerProc) -> None:
 
 
 def test_unknown_service(icap_server: ServerProc) -> None:
-    rc, out = cicap(icap_server.port, "-s", "nope", "-v")
+    _, out = cicap(icap_server.port, "-s", "nope", "-v")
     assert icap_status(out) == 404
 
 

@@ -45,7 +45,8 @@ def test_metrics_health_and_readiness(server_factory, tmp_path: Path) -> None:  
     while get(mport, "/readyz")[0] != 200:  # every worker up
         assert time.monotonic() < deadline, srv.log()[-2000:]
         time.sleep(0.05)
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "AKIAIOSFODNN7EXAMPLE"}]}})
+    body = json.dumps({"jsonrpc": "2.0", "id": 1,
+                       "result": {"content": [{"type": "text", "text": "AKIAIOSFODNN7EXAMPLE"}]}})
     for _ in range(6):  # separate connections spread over both workers
         with IcapClient("127.0.0.1", srv.port) as c:
             assert c.respmod(body.encode()).status == 200

@@ -44,7 +44,8 @@ tests:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nname: t\nrules:\n  - id: r\n    detect: {detectors: [emial]}\n    action: redact\n")
     lint = cli("policy", "lint", str(bad))
-    assert lint.returncode == 1 and "bad.yaml:5: rules[0].detect.detectors[0]: unknown detector id 'emial'" in lint.stderr
+    assert lint.returncode == 1
+    assert "bad.yaml:5: rules[0].detect.detectors[0]: unknown detector id 'emial'" in lint.stderr
 
 
 def test_detectors_test_cli() -> None:

@@ -75,6 +75,22 @@ def test_numeric_header_abuse_gets_400_and_close(shared_server: ServerProc, head
     assert "Unhandled exception" not in shared_server.log()
 
 
+def test_half_closed_client_mid_request_gets_400(shared_server: ServerProc) -> None:
+    """A client that stops sending in the middle of a request hears why before the close."""
+    import socket
+
+    for partial in (b"OPTIONS icap://h/respmod ICAP/1.0\r\nHost: x\r\n",  # head cut short
+                    b"RESPMOD icap://h/respmod ICAP/1.0\r\nEncapsulated: res-hdr=0, res-body=19\r\n\r\n"
+                    b"HTTP/1.1 200 OK\r\n\r\n5\r\nhel"):  # body cut short
+        with socket.create_connection(("127.0.0.1", shared_server.port), timeout=20) as s:
+            s.sendall(partial)
+            s.shutdown(socket.SHUT_WR)
+            out = b""
+            while chunk := s.recv(65536):
+                out += chunk
+        assert status_of(out) == 400 and b"Connection: close" in out
+
+
 def _reqmod_with_target(target: bytes, body: bytes) -> bytes:
     http = (b"POST " + target + b" HTTP/1.1\r\nHost: mcp.example\r\nContent-Type: application/json\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
