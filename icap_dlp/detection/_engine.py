@@ -594,6 +594,8 @@ class Engine:
         start, end = m.span(p.group)
         if end <= start:
             return None
+        if glued_number(text, start, end):
+            return None
         value = text[start:end]
         if (c.allow_values or c.allow_patterns) and (
                 value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns)):
@@ -622,6 +624,24 @@ class Engine:
                 return None
         # tuple.__new__ directly: the named tuple's own __new__ is a Python-level call.
         return _new_tuple(Finding, c.head + (start, end, p.scores[which], why))
+
+
+_ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_DIGITS = frozenset("0123456789")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
+def glued_number(text: str, start: int, end: int) -> bool:
+    """The engine's one token-boundary rule: is ``text[start:end]`` a numeric value (no ASCII
+    letter in it) whose first digit follows, or whose last digit precedes, an ASCII letter? Then
+    it is a piece of a longer token (``req=4893866800257f7a``: a hex request id, a build hash) and
+    not a card, an RRN or a phone number. Digits beside the value are the patterns' own business
+    (their lookarounds); non-ASCII letters (a Hangul particle: ``010-1234-5678입니다``) and
+    punctuation do not glue.
+    """
+    glued = ((start > 0 and text[start] in _DIGITS and text[start - 1] in _ASCII_LETTERS)
+             or (end < len(text) and text[end - 1] in _DIGITS and text[end] in _ASCII_LETTERS))
+    return glued and _ASCII_LETTER.search(text, start, end) is None
 
 
 _new_tuple = tuple.__new__
