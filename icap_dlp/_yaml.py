@@ -50,7 +50,12 @@ def dotted(path: Iterable[str | int]) -> str:
     return out
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser (PyYAML built with it, as the wheels are) composes nodes about 7x faster; its
+# nodes carry the same marks, so every value keeps its line.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader without implicit timestamps (a date stays the string the author wrote)."""
 
 

@@ -1,6 +1,7 @@
 """Closed-loop ICAP benchmark with the project's own client.
 
     python loadtests/bench_icap.py --port 1344 --connections 8 --seconds 10 --scenario respmod-4k-clean
+    python loadtests/bench_icap.py --start --workers 2 --scenario respmod-4k-typical   # typical tool output
 
 Each connection is a separate process with one persistent (keep-alive) ICAP connection sending
 requests back to back. Prints req/s, MB/s and latency percentiles; ``--start`` starts a server

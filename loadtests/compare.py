@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_icap import _free_port, machine, measure, start_icap_dlp, wait_for_port, worker_rss_mb
 
-SCENARIOS = ("respmod-4k-clean", "respmod-4k-secrets", "respmod-64k")
+SCENARIOS = ("respmod-4k-clean", "respmod-4k-secrets", "respmod-64k", "respmod-4k-typical", "respmod-64k-typical")
 
 CICAP_CONF = """\
 PidFile {dir}/c-icap.pid
@@ -113,7 +113,8 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--connections", type=int, default=8)
-    ap.add_argument("--scenario", action="append", default=None, help="repeatable (default: 4 KB, 64 KB)")
+    ap.add_argument("--scenario", action="append", default=None,
+                    help="repeatable (default: 4 KB clean, with secrets, typical tool output; 64 KB clean, typical)")
     ap.add_argument("--raw", action="store_true",
                     help="one asyncio client process with pre-built requests (lighter than a process per connection)")
     ap.add_argument("--depth", type=int, default=1, help="--raw: requests pipelined per connection")

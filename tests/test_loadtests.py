@@ -167,3 +167,21 @@ def test_fuzzer_response_parser() -> None:
         fuzz_icap.parse_responses(b"HTTP/1.1 200 OK\r\n\r\n")
     with pytest.raises(fuzz_icap.IcapClientError):
         fuzz_icap.parse_responses(ok[:20])
+
+
+def test_typical_tool_output_is_what_the_issue_describes() -> None:
+    """Logs with ISO timestamps and 64-bit hex request ids, JSON lines with 128-bit hex ids and
+    SKU codes, about 1 % sensitive tokens; the same text for the same seed."""
+    import re
+
+    from payloads import typical_text
+
+    text = typical_text(1 << 16)
+    assert text == typical_text(1 << 16) and len(text) == 1 << 16
+    assert len(re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \w+ req=[0-9a-f]{16} ", text)) > 100
+    assert len(re.findall(r'"id": "[0-9a-f]{32}", "sku": "SKU-\d{5}-[A-H]\d"', text)) > 50
+    tokens = text.split()
+    sensitive = sum(t in ("AKIAIOSFODNN7EXAMPLE", "123-45-6789") or "@" in t or t.startswith("ghp_") for t in tokens)
+    assert 0.001 < sensitive / len(tokens) < 0.02
+    assert {"respmod-4k-typical", "respmod-64k-typical"} <= set(SCENARIOS)
+    assert set(compare.SCENARIOS) <= set(SCENARIOS)

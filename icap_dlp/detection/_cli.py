@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,9 +52,10 @@ def _scan(args: argparse.Namespace) -> int:
         out.append(text[last:])
         sys.stdout.write("".join(out))
         return 0
+    starts = line_starts(text)
     for f in findings:
-        line = text.count("\n", 0, f.start) + 1
-        col = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
+        line = bisect.bisect_right(starts, f.start)  # 1-based: starts[line - 1] <= f.start
+        col = f.start - starts[line - 1] + 1
         row = {"detector": f.detector_id, "entity": f.entity_type, "location": f"{line}:{col}",
                "masked": masked(text[f.start:f.end]), "score": f.score, "why": f.explanation}
         if args.json:
@@ -61,6 +64,14 @@ def _scan(args: argparse.Namespace) -> int:
             print(f"{row['detector']:<30} {row['entity']:<24} {row['location']:<10} {row['masked']:<28} "
                   f"{row['score']:<5} {row['why']}")
     return 0
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets where each line of ``text`` starts (the first is 0), for bisecting a finding's line."""
+    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
+
+
+_NEWLINE = re.compile("\n")
 
 
 def _list(args: argparse.Namespace) -> int:

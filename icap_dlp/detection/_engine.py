@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import hashlib
 import logging
 import operator
@@ -17,7 +18,7 @@ import re
 import re._constants as re_constants
 import re._parser as re_parser
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import fast_window
+from icap_dlp.detection._hsdb import compile_database
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
@@ -174,19 +176,6 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
             extra = set(det.validator.args) - V.allowed_args(det.validator.name)
             if extra:
                 errors.append(doc.error((*path, "validator", "args"), f"unknown argument(s) {sorted(extra)}"))
-    if det.anchor is not None:
-        hyperscan: Any
-        try:
-            import hyperscan
-        except ImportError:
-            hyperscan = None
-        if hyperscan is not None:
-            try:
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                db.compile(expressions=[det.anchor.encode()], ids=[0], elements=1,
-                           flags=[hyperscan.HS_FLAG_CASELESS])
-            except hyperscan.error as exc:
-                errors.append(doc.error((*path, "anchor"), f"invalid anchor: {exc}"))
     allow_pats = []
     if det.allow is not None:
         for i, ap in enumerate(det.allow.patterns):
@@ -243,6 +232,7 @@ def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequ
     roots.extend(Path(p) for p in extra_paths)
     errors: list[ConfigError] = []
     compiled: list[CompiledDetector] = []
+    anchors: list[tuple[str, Callable[[str], ConfigError]]] = []
     seen: dict[str, str] = {}
     files: list[str] = []
     h = hashlib.sha256()
@@ -271,9 +261,36 @@ def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequ
                     compiled.append(_compile_detector(det, doc, path))
                 except ConfigErrors as exc:
                     errors.extend(exc.errors)
+                if det.anchor is not None:
+                    anchors.append((det.anchor, functools.partial(doc.error, (*path, "anchor"))))
+    errors.extend(_check_anchors(anchors))
     if errors:
         raise ConfigErrors(errors)
     return DetectorLibrary(compiled, files, h.hexdigest())
+
+
+def _check_anchors(anchors: list[tuple[str, Callable[[str], ConfigError]]]) -> list[ConfigError]:
+    """Anchors Hyperscan cannot compile, as errors at their YAML line. All anchors compile as one
+    (cached) database; only when that fails is each compiled alone to name the culprits."""
+    try:
+        import hyperscan
+    except ImportError:
+        return []
+    if not anchors:
+        return []
+    exprs = [a.encode() for a, _ in anchors]
+    try:
+        compile_database(exprs, [hyperscan.HS_FLAG_CASELESS] * len(exprs))
+        return []
+    except hyperscan.error:
+        pass
+    errors = []
+    for expr, (_, error) in zip(exprs, anchors, strict=True):
+        try:
+            compile_database([expr], [hyperscan.HS_FLAG_CASELESS], cache=None)
+        except hyperscan.error as exc:
+            errors.append(error(f"invalid anchor: {exc}"))
+    return errors
 
 
 _DIGIT_RUNS = re.compile(r"\d+")
@@ -309,9 +326,7 @@ class Prefilter:
                   for w in self.anchor_widths]
         if not exprs:
             return
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs), flags=flags)
-        self._db = db
+        self._db = compile_database(exprs, flags)
 
     @property
     def engine(self) -> str:

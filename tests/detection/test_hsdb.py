@@ -1,0 +1,146 @@
+"""The compiled-database cache, anchor errors at their YAML line, and ``scan``'s line numbers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from icap_dlp.detection import Engine, load_library
+from icap_dlp.detection._cli import line_starts
+from icap_dlp.detection._hsdb import CACHE_ENV, cache_dir, compile_database, database_key
+from icap_dlp.errors import ConfigErrors
+
+hyperscan = pytest.importorskip("hyperscan")
+REPO = Path(__file__).resolve().parents[2]
+EXPRS = [b"akia[a-z2-7]{16}", b"\\d{4}[ \\-]?\\d{4}", b"password"]
+FLAGS = [hyperscan.HS_FLAG_CASELESS] * 3
+
+
+def _matches(db: object, data: bytes) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    db.scan(data, match_event_handler=lambda i, s, e, f, c: out.append((i, e)))  # type: ignore[attr-defined]
+    return out
+
+
+def test_cached_database_is_stored_then_loaded(tmp_path: Path) -> None:
+    data = b"key AKIAIOSFODNN7EXAMPLE card 4111 1111 password="
+    fresh = compile_database(EXPRS, FLAGS, cache=tmp_path)
+    files = list(tmp_path.glob("*.hsdb"))
+    assert [f.name for f in files] == [database_key(EXPRS, FLAGS, hyperscan.HS_MODE_BLOCK) + ".hsdb"]
+    assert files[0].stat().st_mode & 0o077 == 0
+    before = files[0].stat().st_mtime_ns
+    loaded = compile_database(EXPRS, FLAGS, cache=tmp_path)
+    assert files[0].stat().st_mtime_ns == before  # read, not rewritten
+    assert _matches(loaded, data) == _matches(fresh, data) != []
+
+
+def test_stale_corrupt_and_foreign_entries_are_rebuilt(tmp_path: Path) -> None:
+    compile_database(EXPRS, FLAGS, cache=tmp_path)
+    (path,) = tmp_path.glob("*.hsdb")
+    # Another detector set: another key, the old entry is not read.
+    compile_database(EXPRS[:2], FLAGS[:2], cache=tmp_path)
+    assert len(list(tmp_path.glob("*.hsdb"))) == 2
+    path.write_bytes(b"not a database" * 20)
+    db = compile_database(EXPRS, FLAGS, cache=tmp_path)
+    assert _matches(db, b"password") == [(2, 8)]
+    assert path.read_bytes() != b"not a database" * 20  # replaced by a good one
+    # A world-writable entry could have been planted: ignored and replaced.
+    path.write_bytes(b"x" * 64)
+    path.chmod(0o666)
+    db = compile_database(EXPRS, FLAGS, cache=tmp_path)
+    assert _matches(db, b"password") == [(2, 8)]
+    assert path.stat().st_mode & 0o077 == 0
+
+
+def test_absent_or_unwritable_cache_still_compiles(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory would be")
+    db = compile_database(EXPRS, FLAGS, cache=blocker / "cache")
+    assert _matches(db, b"password") == [(2, 8)]
+    assert _matches(compile_database(EXPRS, FLAGS, cache=None), b"password") == [(2, 8)]
+
+
+def test_cache_dir_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    assert cache_dir() == tmp_path
+    monkeypatch.setenv(CACHE_ENV, "")
+    assert cache_dir() is None
+    monkeypatch.delenv(CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "icap-dlp"
+
+
+def test_database_key_depends_on_every_expression_flag_and_mode() -> None:
+    base = database_key(EXPRS, FLAGS, hyperscan.HS_MODE_BLOCK)
+    assert database_key(EXPRS, FLAGS, hyperscan.HS_MODE_BLOCK) == base
+    assert database_key([*EXPRS[:2], b"passwd"], FLAGS, hyperscan.HS_MODE_BLOCK) != base
+    assert database_key(EXPRS, [*FLAGS[:2], 0], hyperscan.HS_MODE_BLOCK) != base
+    assert database_key(EXPRS, FLAGS, hyperscan.HS_MODE_STREAM) != base
+    assert database_key([b"ab", b"c"], [0, 0], 1) != database_key([b"a", b"bc"], [0, 0], 1)
+
+
+def test_engine_findings_same_with_a_cached_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    text = "card 4111 1111 1111 1111, AKIAIOSFODNN7EXAMPLE, bob@example.com, 010-1234-5678\n" * 20
+    monkeypatch.setenv(CACHE_ENV, "")
+    want = Engine(load_library()).scan(text)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    Engine(load_library()).scan(text)  # fills the cache
+    assert len(list(tmp_path.glob("*.hsdb"))) == 2  # the library's anchors, the engine's prefilter
+    assert Engine(load_library()).scan(text) == want
+
+
+def test_invalid_anchor_named_at_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    f = tmp_path / "d.yaml"
+    det = """  - id: {id}
+    description: demo
+    entity_type: DEMO
+    category: pii
+    anchor: '{anchor}'
+    patterns:
+      - regex: 'demo-\\d+'
+    examples:
+      match: ['demo-1']
+      no_match: ['demo']
+"""
+    f.write_text("version: 1\ndetectors:\n" + det.format(id="good", anchor="demo-")
+                 + det.format(id="bad", anchor="demo(-"))
+    with pytest.raises(ConfigErrors) as exc:
+        load_library([f])
+    (err,) = exc.value.errors
+    assert err.file == str(f) and err.line == 17 and err.field == "detectors[1].anchor"
+    assert "invalid anchor" in str(err)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("ab\n"), max_size=40), st.data())
+def test_line_starts_give_the_line_and_column_of_every_offset(text: str, data: st.DataObject) -> None:
+    import bisect
+
+    at = data.draw(st.integers(min_value=0, max_value=len(text)))
+    starts = line_starts(text)
+    line = bisect.bisect_right(starts, at)
+    assert line == text.count("\n", 0, at) + 1
+    assert at - starts[line - 1] == at - (text.rfind("\n", 0, at) + 1)
+
+
+def test_scan_command_twice_with_a_cache(tmp_path: Path) -> None:
+    """The second run reads the databases the first stored, and prints the same findings."""
+    text = tmp_path / "in.txt"
+    text.write_text("line one\nline two holds 4111 1111 1111 1111\n\nand bob@example.com on line four\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO), CACHE_ENV: str(tmp_path / "cache")}
+    outs = []
+    for _ in range(2):
+        r = subprocess.run([sys.executable, "-m", "icap_dlp", "scan", "--json", str(text)], env=env,
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1]
+    assert '"location": "2:16"' in outs[0] and '"location": "4:5"' in outs[0]
+    assert len(list((tmp_path / "cache").glob("*.hsdb"))) == 2
