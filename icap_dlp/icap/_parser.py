@@ -267,7 +267,7 @@ class IcapParser:
         del self._buf[: self._http_len]
         http_req: HttpRequestHead | None = None
         http_res: HttpResponseHead | None = None
-        entries = [(n, o) for n, o in req.encapsulated.entries]
+        entries = req.encapsulated.entries
         for i, (name, off) in enumerate(entries):
             if name not in _HDR_ORDER:
                 continue
@@ -366,8 +366,17 @@ def _service_from_uri(uri: str) -> tuple[str, str]:
     return service, query
 
 
+# Memos of what every request repeats: valid header names (checked and decoded once) and parsed
+# Encapsulated values. Only valid input is remembered, and each memo is bounded: hostile traffic
+# of ever-new names fills it once and then simply pays the full check.
+_MEMO_MAX = 1024
+_NAMES: dict[bytes, str] = {}
+_ENCAPS: dict[tuple[Method, str], Encapsulated] = {}
+
+
 def _parse_fields(lines: list[bytes], max_fields: int, what: str) -> Headers:
     items: list[tuple[str, str]] = []
+    names = _NAMES
     for raw in lines:
         if raw[:1] in (b" ", b"\t"):
             if not items:
@@ -376,9 +385,14 @@ def _parse_fields(lines: list[bytes], max_fields: int, what: str) -> Headers:
             items[-1] = (k, (v + " " + raw.strip(b" \t").decode("latin-1")).strip())
             continue
         name, sep, value = raw.partition(b":")
-        if not sep or not _TOKEN.fullmatch(name):
-            raise IcapProtocolError(f"malformed {what} header line {raw[:60]!r}")
-        items.append((name.decode("ascii"), value.strip(b" \t").decode("latin-1")))
+        key = names.get(name)
+        if key is None:
+            if not sep or not _TOKEN.fullmatch(name):
+                raise IcapProtocolError(f"malformed {what} header line {raw[:60]!r}")
+            key = name.decode("ascii")
+            if len(names) < _MEMO_MAX:
+                names[name] = key
+        items.append((key, value.strip(b" \t").decode("latin-1")))
         if len(items) > max_fields:
             raise IcapProtocolError(f"more than {max_fields} {what} header fields")
     return Headers(items)
@@ -392,9 +406,18 @@ def _parse_encapsulated(headers: Headers, method: Method) -> Encapsulated:
         raise IcapProtocolError("missing Encapsulated header")
     if len(values) > 1:
         raise IcapProtocolError("more than one Encapsulated header")
+    encap = _ENCAPS.get((method, values[0]))
+    if encap is None:
+        encap = _check_encapsulated(values[0], method)
+        if len(_ENCAPS) < _MEMO_MAX:
+            _ENCAPS[(method, values[0])] = encap
+    return encap
+
+
+def _check_encapsulated(value: str, method: Method) -> Encapsulated:
     hdr_allowed, body_allowed = _ENCAP_ALLOWED[method]
     entries: list[tuple[str, int]] = []
-    for item in values[0].split(","):
+    for item in value.split(","):
         name, sep, off = item.strip().partition("=")
         name = name.strip().lower()
         off = off.strip()
