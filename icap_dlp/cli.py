@@ -8,13 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from icap_dlp._logging import setup_logging
 from icap_dlp._version import __version__
-from icap_dlp.config import add_settings_arguments, default_policy_path, load_settings
 from icap_dlp.errors import ConfigError
 
-# Sub-packages that contribute commands through ``add_commands(subparsers)``.
-_COMMAND_MODULES = ("icap_dlp.detection._cli", "icap_dlp.policy._cli")
+# Sub-packages that contribute commands through ``add_commands(subparsers)``, and the commands
+# each adds: ``icap-dlp scan`` imports only what scanning needs (no server settings, no policy
+# engine), the rest of the start-up it would otherwise pay on every call.
+_COMMAND_MODULES = {"icap_dlp.detection._cli": ("scan", "detectors"), "icap_dlp.policy._cli": ("policy",)}
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -23,6 +23,9 @@ def _serve(args: argparse.Namespace) -> int:
     import secrets
     import shutil
     import tempfile
+
+    from icap_dlp._logging import setup_logging
+    from icap_dlp.config import default_policy_path, load_settings
 
     settings = load_settings(vars(args))
     setup_logging(settings.log_level)
@@ -54,14 +57,20 @@ def _serve(args: argparse.Namespace) -> int:
             shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line, or with ``command`` only the sub-command that will run."""
     parser = argparse.ArgumentParser(prog="icap-dlp", description=__doc__)
     parser.add_argument("--version", action="version", version=f"icap-dlp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    serve = sub.add_parser("serve", help="run the ICAP server")
-    add_settings_arguments(serve)
-    serve.set_defaults(func=_serve)
-    for name in _COMMAND_MODULES:
+    if command in (None, "serve"):
+        from icap_dlp.config import add_settings_arguments
+
+        serve = sub.add_parser("serve", help="run the ICAP server")
+        add_settings_arguments(serve)
+        serve.set_defaults(func=_serve)
+    for name, commands in _COMMAND_MODULES.items():
+        if command is not None and command not in commands:
+            continue
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -73,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    known = {"serve", *(c for cs in _COMMAND_MODULES.values() for c in cs)}
+    parser = build_parser(argv[0] if argv and argv[0] in known else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

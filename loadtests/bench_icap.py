@@ -169,10 +169,11 @@ def _cpu_seconds(pids: list[int]) -> float:
 
 
 def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | None = None,
-                   log_path: Path | None = None) -> tuple[subprocess.Popen[bytes], int]:
+                   log_path: Path | None = None, checkout: str | None = None) -> tuple[subprocess.Popen[bytes], int]:
     """Start ``icap-dlp serve`` on a free loopback port; return (process, port) once every worker
     listens. (Waiting for the port alone is not enough: with SO_REUSEPORT, connections opened
-    while the other workers still start all land on the first one.)"""
+    while the other workers still start all land on the first one.) ``checkout``: run the
+    package from that source tree instead (e.g. a git worktree of main, for same-run ratios)."""
     import tempfile
 
     port = _free_port()
@@ -182,9 +183,13 @@ def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | N
         cmd += ["--policy", policy]
     env = {**os.environ,
            "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
+    cwd = None
+    if checkout is not None:
+        env["PYTHONPATH"] = str(Path(checkout).resolve())
+        cwd = tempfile.gettempdir()  # "python -m" would import the package from a checkout in cwd first
     # The log lives as long as the server it logs: no context manager.
     log = open(log_path, "w+b") if log_path is not None else tempfile.TemporaryFile()  # noqa: SIM115
-    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log, cwd=cwd)
     deadline = time.time() + 180
     while time.time() < deadline:
         if server.poll() is not None:

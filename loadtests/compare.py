@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_icap import _free_port, machine, measure, start_icap_dlp, wait_for_port, worker_rss_mb
 
+BASELINE = "icap-dlp baseline"
 SCENARIOS = ("respmod-4k-clean", "respmod-4k-secrets", "respmod-64k", "respmod-4k-typical", "respmod-64k-typical")
 
 CICAP_CONF = """\
@@ -119,18 +120,28 @@ def main() -> int:
                     help="one asyncio client process with pre-built requests (lighter than a process per connection)")
     ap.add_argument("--depth", type=int, default=1, help="--raw: requests pipelined per connection")
     ap.add_argument("--out", default=None, help="also write the table to this file")
+    ap.add_argument("--workers", default="2,1", help="icap-dlp worker counts to run (default: 2,1)")
+    ap.add_argument("--baseline", default=None,
+                    help="also run icap-dlp from this checkout (e.g. a git worktree of main) with the same "
+                         "worker counts, and report this tree's ratios against it")
+    ap.add_argument("--policy", default=None, help="icap-dlp policy file (default: the embedded default)")
+    ap.add_argument("--no-cicap", action="store_true", help="icap-dlp only")
     args = ap.parse_args()
     scenarios = args.scenario or list(SCENARIOS)
     rows: list[tuple[str, str, dict[str, object]]] = []
     rss: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="icap-compare-") as tmp:
         servers: list[tuple[str, subprocess.Popen[bytes], int, str | None]] = []
-        cicap = start_cicap(Path(tmp))
+        cicap = None if args.no_cicap else start_cicap(Path(tmp))
         if cicap is not None:
             servers.append(("c-icap srv_content_filtering", cicap[0], cicap[1], "srv_cfg_filter"))
-        for workers in (2, 1):
-            proc, port = start_icap_dlp(workers)
-            servers.append((f"icap-dlp, {workers} worker{'s' if workers > 1 else ''}", proc, port, None))
+        for workers in (int(w) for w in args.workers.split(",")):
+            label = f"{workers} worker{'s' if workers > 1 else ''}"
+            proc, port = start_icap_dlp(workers, args.policy)
+            servers.append((f"icap-dlp, {label}", proc, port, None))
+            if args.baseline:
+                proc, port = start_icap_dlp(workers, args.policy, checkout=args.baseline)
+                servers.append((f"{BASELINE}, {label}", proc, port, None))
         try:
             for scenario in scenarios:  # interleaved: every server sees the same machine state
                 for name, proc, port, service in servers:
@@ -173,6 +184,19 @@ def render(rows: list[tuple[str, str, dict[str, object]]], rss: dict[str, list[f
         out.append(f"| {scenario} | {name} | {r['req_s']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
                    f"{r['errors']} | {r.get('server_cpu_ms_per_req', '')} | {r.get('req_s_per_server_core', '')} | "
                    f"{ratio} | {ratio_core} |")
+    old = {(s, n.removeprefix(BASELINE + ", ")): r for s, n, r in rows if n.startswith(BASELINE)}
+    if old:
+        out += ["", "This tree against the baseline checkout, same run:", "",
+                "| scenario | workers | req/s ratio | server CPU per request ratio |", "|---|---|---|---|"]
+        for scenario, name, r in rows:
+            b = old.get((scenario, name.removeprefix("icap-dlp, ")))
+            if b is None or not name.startswith("icap-dlp, "):
+                continue
+            cpu = ""
+            if r.get("server_cpu_ms_per_req") and b.get("server_cpu_ms_per_req"):
+                cpu = f"{float(r['server_cpu_ms_per_req']) / float(b['server_cpu_ms_per_req']):.2f}x"  # type: ignore[arg-type]
+            req = f"{float(r['req_s']) / float(b['req_s']):.2f}x"  # type: ignore[arg-type]
+            out.append(f"| {scenario} | {name.removeprefix('icap-dlp, ')} | {req} | {cpu} |")
     for name, values in rss.items():
         out.append("")
         out.append(f"RSS of {name} (master, workers): {values} MB")

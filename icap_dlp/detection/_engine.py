@@ -28,8 +28,8 @@ from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
 from icap_dlp.detection import _validators as V
-from icap_dlp.detection._cost import fast_window
-from icap_dlp.detection._hsdb import compile_database
+from icap_dlp.detection._cost import MAX_WINDOW, fast_window
+from icap_dlp.detection._hsdb import JsonMemo, compile_database
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
@@ -143,7 +143,17 @@ class DetectorLibrary:
         return problems
 
 
-def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) -> CompiledDetector:
+def _fast_window_memo() -> JsonMemo:
+    """fast_window results of earlier loads: the analysis is pure (pattern, flags, the _cost
+    module), and costs more than compiling the patterns."""
+    from icap_dlp.detection import _cost
+
+    source = Path(_cost.__file__).read_bytes()
+    return JsonMemo("fast-window", f"{hashlib.sha256(source).hexdigest()} regex {regex.__version__}")
+
+
+def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
+                      memo: JsonMemo | None = None) -> CompiledDetector:
     errors: list[ConfigError] = []
     pats = []
     for i, p in enumerate(det.patterns):
@@ -167,7 +177,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         score = det.score if p.score is None else p.score
         pats.append(CompiledPattern(p.name, rx, p.group, f"pattern {p.name}",
                                     _scores(score, det.context.boost if det.context else 0.0),
-                                    fast_window(p.regex, flags)))
+                                    _fast_window(p.regex, flags, memo)))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -199,6 +209,13 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         head=(det.id, det.entity_type, det.category, det.severity),
         required_words=_gate_words(det.context),
     )
+
+
+def _fast_window(pattern: str, flags: int, memo: JsonMemo | None) -> int:
+    if memo is None:
+        return fast_window(pattern, flags)
+    value = memo.get(f"{flags}:{pattern}", lambda: fast_window(pattern, flags))
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WINDOW else 0
 
 
 def _gate_words(ctx: Context | None) -> tuple[str, ...]:
@@ -233,6 +250,7 @@ def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequ
     errors: list[ConfigError] = []
     compiled: list[CompiledDetector] = []
     anchors: list[tuple[str, Callable[[str], ConfigError]]] = []
+    memo = _fast_window_memo()
     seen: dict[str, str] = {}
     files: list[str] = []
     h = hashlib.sha256()
@@ -258,12 +276,13 @@ def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequ
                     continue
                 seen[det.id] = f"{doc.file}:{doc.line_of(path)}"
                 try:
-                    compiled.append(_compile_detector(det, doc, path))
+                    compiled.append(_compile_detector(det, doc, path, memo))
                 except ConfigErrors as exc:
                     errors.extend(exc.errors)
                 if det.anchor is not None:
                     anchors.append((det.anchor, functools.partial(doc.error, (*path, "anchor"))))
     errors.extend(_check_anchors(anchors))
+    memo.save()
     if errors:
         raise ConfigErrors(errors)
     return DetectorLibrary(compiled, files, h.hexdigest())

@@ -25,7 +25,7 @@ import os
 import platform
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +144,65 @@ def compile_database(expressions: Sequence[bytes], flags: Sequence[int], *, mode
     if path is not None:
         _store(path, db)
     return db
+
+
+class JsonMemo:
+    """Results of a pure, slow computation at load time (e.g. the static ReDoS bound of each
+    pattern), remembered in one JSON file per ``version`` in the same cache directory and under the
+    same rules: read only when trusted, rewritten atomically when new entries were computed, and
+    nothing at all when the directory is absent or read-only."""
+
+    def __init__(self, name: str, version: str, cache: Path | bool | None = True) -> None:
+        where = cache_dir() if cache is True else (cache or None)
+        digest = hashlib.sha256(version.encode()).hexdigest()[:32]
+        self.path = where / f"{name}-{digest}.json" if isinstance(where, Path) else None
+        self.values: dict[str, Any] = {}
+        self.dirty = False
+        if self.path is not None:
+            self.values = self._read(self.path)
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any]:
+        import json
+
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return {}
+        try:
+            if not _trusted(fd, path.parent):
+                return {}
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = json.loads(fh.read())
+        except (OSError, ValueError):
+            return {}
+        finally:
+            os.close(fd)
+        return data if isinstance(data, dict) else {}
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        try:
+            return self.values[key]
+        except KeyError:
+            value = self.values[key] = compute()
+            self.dirty = True
+            return value
+
+    def save(self) -> None:
+        import json
+
+        if not self.dirty or self.path is None:
+            return
+        self.dirty = False
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.path.parent)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(self.values, fh, separators=(",", ":"))
+                os.replace(tmp, self.path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as exc:
+            log.debug("load-time results not cached", extra={"fields": {"path": str(self.path), "error": str(exc)}})

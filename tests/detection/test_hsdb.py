@@ -144,3 +144,25 @@ def test_scan_command_twice_with_a_cache(tmp_path: Path) -> None:
     assert outs[0] == outs[1]
     assert '"location": "2:16"' in outs[0] and '"location": "4:5"' in outs[0]
     assert len(list((tmp_path / "cache").glob("*.hsdb"))) == 2
+
+
+def test_fast_window_results_are_remembered_and_never_trusted_blindly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    monkeypatch.setenv(CACHE_ENV, "")
+    want = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    load_library()
+    (memo,) = tmp_path.glob("fast-window-*.json")
+    assert len(json.loads(memo.read_text())) == len(want)
+    got = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
+    assert got == want
+    # A value out of range (or not a number) means "always with the timeout", never "never".
+    memo.write_text(json.dumps({k: 10**9 if i % 2 else "x" for i, k in enumerate(json.loads(memo.read_text()))}))
+    memo.chmod(0o600)
+    assert all(p.fast_window == 0 for c in load_library().compiled.values() for p in c.patterns)
+    # World-writable: ignored, recomputed and replaced.
+    memo.chmod(0o666)
+    got = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
+    assert got == want and memo.stat().st_mode & 0o077 == 0
