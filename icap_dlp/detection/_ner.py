@@ -118,13 +118,18 @@ _CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}_.])\p{Lu}[\p{L}\p{M}\p{N}'\u2019\-]
 _CODE_AFTER = regex.compile(r"[(\[.]\w|[ \t]*=[^=]|:$", regex.MULTILINE)
 
 
+# A capitalised token holding a digit is an identifier (FRA1, SKU-10442-B3, AKIA...7EXAMPLE, a
+# version): no name is one, and an entity beside it has a candidate token of its own.
+_CODE_WORD = regex.compile(r"\d")
+
+
 def candidate_windows(text: str, context: int) -> list[tuple[int, int]]:
     """Merged windows of ``context`` characters around capitalised, non-stop-word tokens."""
     out: list[tuple[int, int]] = []
     n = len(text)
     for m in _CANDIDATE.finditer(text):
         word = m.group()
-        if word.lower() in _STOP or _CODE_AFTER.match(text, m.end()):
+        if word.lower() in _STOP or _CODE_AFTER.match(text, m.end()) or _CODE_WORD.search(word):
             continue
         lo, hi = max(0, m.start() - context), min(n, m.end() + context)
         if out and lo <= out[-1][1]:
