@@ -180,7 +180,7 @@ def start_icap_dlp(workers: int, policy: str | None = None, extra: list[str] | N
     cmd = [sys.executable, "-m", "icap_dlp", "serve", "--port", str(port), "--workers", str(workers),
            "--log-level", "info", *(extra or [])]
     if policy:
-        cmd += ["--policy", policy]
+        cmd += ["--policy", str(Path(policy).resolve())]
     env = {**os.environ,
            "ICAP_DLP_HMAC_KEY": os.environ.get("ICAP_DLP_HMAC_KEY", "bench-only-key-0123456789abcdef")}
     cwd = None

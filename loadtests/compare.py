@@ -132,17 +132,17 @@ def main() -> int:
     rss: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="icap-compare-") as tmp:
         servers: list[tuple[str, subprocess.Popen[bytes], int, str | None]] = []
-        cicap = None if args.no_cicap else start_cicap(Path(tmp))
-        if cicap is not None:
-            servers.append(("c-icap srv_content_filtering", cicap[0], cicap[1], "srv_cfg_filter"))
-        for workers in (int(w) for w in args.workers.split(",")):
-            label = f"{workers} worker{'s' if workers > 1 else ''}"
-            proc, port = start_icap_dlp(workers, args.policy)
-            servers.append((f"icap-dlp, {label}", proc, port, None))
-            if args.baseline:
-                proc, port = start_icap_dlp(workers, args.policy, checkout=args.baseline)
-                servers.append((f"{BASELINE}, {label}", proc, port, None))
         try:
+            cicap = None if args.no_cicap else start_cicap(Path(tmp))
+            if cicap is not None:
+                servers.append(("c-icap srv_content_filtering", cicap[0], cicap[1], "srv_cfg_filter"))
+            for workers in (int(w) for w in args.workers.split(",")):
+                label = f"{workers} worker{'s' if workers > 1 else ''}"
+                proc, port = start_icap_dlp(workers, args.policy)
+                servers.append((f"icap-dlp, {label}", proc, port, None))
+                if args.baseline:
+                    proc, port = start_icap_dlp(workers, args.policy, checkout=args.baseline)
+                    servers.append((f"{BASELINE}, {label}", proc, port, None))
             for scenario in scenarios:  # interleaved: every server sees the same machine state
                 for name, proc, port, service in servers:
                     res = measure(port, scenario, connections=args.connections, seconds=args.seconds,
@@ -153,7 +153,7 @@ def main() -> int:
             for name, proc, _, service in servers:
                 if service is None:
                     rss[name] = worker_rss_mb(proc.pid)
-        finally:
+        finally:  # also when a server fails to start: stop the ones that did
             for _, proc, _, _ in servers:
                 stop(proc)
     table = render(rows, rss, args)
