@@ -518,6 +518,10 @@ class Engine:
         self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
         self._anchor_index = {c.id: i for i, c in enumerate(anchored)}
+        # Per detector, what the prefilter's answer must hold for it to run on a text (set
+        # operations in C, not a generator per detector and text).
+        self._gates = [(c, frozenset(c.keywords), frozenset(c.required_words), c.spec.min_digits or 0,
+                        self._anchor_index.get(c.id, -1)) for c in self.regex_detectors]
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
@@ -575,20 +579,19 @@ class Engine:
         n = len(text)
         budget = self.regex_timeout
         clock = time.perf_counter
-        for c in self.regex_detectors:
-            spec = c.spec
-            if c.keywords and not any(k in present for k in c.keywords):
+        for c, keywords, required, min_digits, anchor in self._gates:
+            if keywords and keywords.isdisjoint(present):
                 continue
-            if c.required_words and not any(k in present for k in c.required_words):
+            if required and required.isdisjoint(present):
                 continue
-            if spec.min_digits is not None and longest_digits < spec.min_digits:
+            if longest_digits < min_digits:
                 continue
             spans = [(0, n)]
-            if anchors is not None and c.id in self._anchor_index:
-                hits = anchors.get(self._anchor_index[c.id])
+            if anchors is not None and anchor >= 0:
+                hits = anchors.get(anchor)
                 if not hits:
                     continue
-                spans = _windows(hits, spec.anchor_window, n)
+                spans = _windows(hits, c.spec.anchor_window, n)
             for p in c.patterns:
                 rx = p.rx
                 fast = p.fast_window
