@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -100,6 +101,21 @@ def process_dead(pid: int) -> None:
 ReadyCheck = Callable[[], tuple[bool, dict[str, Any]]]
 
 
+def scrape(attempts: int = 3) -> bytes | None:
+    """The aggregated metrics text. A worker may be growing its metrics file while the master
+    reads it (prometheus_client then raises "Read beyond file size"): read again, a few times,
+    then give up with None (the handler answers 500) instead of dropping the connection."""
+    for i in range(attempts):
+        try:
+            return generate_latest(registry())
+        except Exception:  # any read failure: retry, then a logged 500
+            if i == attempts - 1:
+                log.exception("metrics scrape failed")
+            else:
+                time.sleep(0.005 * (i + 1))
+    return None
+
+
 def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer:
     """``/metrics`` (Prometheus text format), ``/healthz`` (alive), ``/readyz`` (serving)."""
 
@@ -117,7 +133,11 @@ def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
-                self._send(200, generate_latest(registry()), "text/plain; version=0.0.4; charset=utf-8")
+                body = scrape()
+                if body is None:
+                    self._send(500, b"metrics unavailable, see the server log\n", "text/plain")
+                else:
+                    self._send(200, body, "text/plain; version=0.0.4; charset=utf-8")
             elif path == "/healthz":
                 self._send(200, b'{"status":"alive"}', "application/json")
             elif path == "/readyz":

@@ -27,20 +27,16 @@ def test_the_readme_has_examples() -> None:
     assert POLICIES and DETECTORS  # the extraction itself must find them
 
 
-@pytest.mark.parametrize("text", POLICIES, ids=[f"policy{i}" for i in range(len(POLICIES))])
-def test_readme_policy_examples_lint_and_pass_their_tests(tmp_path: Path, text: str) -> None:
-    p = tmp_path / "readme-policy.yaml"
-    p.write_text(text)
-    lint = cli("policy", "lint", str(p))
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    assert "tests:" in text, "a README policy example without tests teaches nothing checkable"
-    run = cli("policy", "test", str(p))
-    assert run.returncode == 0, run.stdout + run.stderr
+CASES = [("policy", t) for t in POLICIES] + [("detectors", t) for t in DETECTORS]
+COMMANDS = {"policy": (("policy", "lint"), ("policy", "test")), "detectors": (("detectors", "test"),)}
 
 
-@pytest.mark.parametrize("text", DETECTORS, ids=[f"detectors{i}" for i in range(len(DETECTORS))])
-def test_readme_detector_examples_pass(tmp_path: Path, text: str) -> None:
-    p = tmp_path / "readme-detectors.yaml"
+@pytest.mark.parametrize(("kind", "text"), CASES, ids=[f"{k}{i}" for i, (k, _) in enumerate(CASES)])
+def test_readme_examples_pass_lint_and_their_own_tests(tmp_path: Path, kind: str, text: str) -> None:
+    if kind == "policy":
+        assert "tests:" in text, "a README policy example without tests teaches nothing checkable"
+    p = tmp_path / f"readme-{kind}.yaml"
     p.write_text(text)
-    run = cli("detectors", "test", str(p))
-    assert run.returncode == 0, run.stdout + run.stderr
+    for cmd in COMMANDS[kind]:
+        run = cli(*cmd, str(p))
+        assert run.returncode == 0, f"{' '.join(cmd)}: {run.stdout}{run.stderr}"

@@ -144,8 +144,10 @@ class Master:
                 self.status.pop(index, None)  # the worker died: _reap restarts it
                 continue
             if isinstance(msg, tuple) and len(msg) == 3 and msg[0] == "health":
-                if msg[2] != self.health.get(index):
-                    log.warning("worker health", extra={"fields": {"worker": index, **msg[2]}})
+                before = self.health.get(index)
+                healthy = msg[2].get("ready") and not msg[2].get("audit_degraded")
+                if msg[2] != before and (before is not None or not healthy):
+                    log.warning("worker health changed", extra={"fields": {"worker": index, **msg[2]}})
                 self.health[index] = msg[2]
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
