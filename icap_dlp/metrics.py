@@ -124,3 +124,12 @@ def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer
     threading.Thread(target=srv.serve_forever, name="icap-dlp-metrics", daemon=True).start()
     log.info("metrics listening", extra={"fields": {"address": f"http://{host}:{srv.server_address[1]}"}})
     return srv
+
+
+# -- enterprise deployment: client allow-list, ICAPS, identity (issue 15) --------------------------
+CLIENTS_REFUSED = Counter("icap_dlp_clients_refused",
+                          "Connections closed before any ICAP byte: not_allowed (--allow-clients) or "
+                          "tls_handshake (no/invalid client certificate, wrong protocol)", ["reason"])
+TLS_RELOADS = Counter("icap_dlp_tls_reloads", "TLS certificate reloads", ["result"])
+IDENTITY = Counter("icap_dlp_identity", "Identity of inspected requests by source: jwt, proxy_header, "
+                   "invalid_token (with the reason), none", ["source", "reason"])
