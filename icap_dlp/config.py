@@ -149,7 +149,12 @@ class Settings(BaseModel):
         if self.allow_clients is not None:
             from icap_dlp.allowlist import parse_networks
 
-            parse_networks(self.allow_clients)
+            try:
+                parse_networks(self.allow_clients)
+            except ConfigError as exc:
+                raise ValueError(f"--allow-clients: {exc.args[0]}") from exc
+        if self.plain_icap and self.port and self.port == self.effective_tls_port:
+            raise ValueError("--port and --tls-port must differ")
         return self
 
 

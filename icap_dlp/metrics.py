@@ -128,8 +128,9 @@ def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer
 
 # -- enterprise deployment: client allow-list, ICAPS, identity (issue 15) --------------------------
 CLIENTS_REFUSED = Counter("icap_dlp_clients_refused",
-                          "Connections closed before any ICAP byte: not_allowed (--allow-clients) or "
-                          "tls_handshake (no/invalid client certificate, wrong protocol)", ["reason"])
+                          "Connections closed before any ICAP byte: not_allowed (--allow-clients), "
+                          "tls_handshake (no/invalid client certificate, no common protocol or suite), "
+                          "tls_closed (the client left before finishing the handshake)", ["reason"])
 TLS_RELOADS = Counter("icap_dlp_tls_reloads", "TLS certificate reloads", ["result"])
 IDENTITY = Counter("icap_dlp_identity", "Identity of inspected requests by source: jwt, proxy_header, "
                    "invalid_token (with the reason), none", ["source", "reason"])

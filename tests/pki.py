@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
 class Authority:
     def __init__(self, cn: str) -> None:
         self.key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         self.cert = (
             x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn))
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
@@ -63,7 +64,7 @@ class Authority:
 
     def issue(self, cn: str, cert_path: Path, key_path: Path, *, server: bool) -> Pair:
         key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         builder = (
             x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
@@ -83,7 +84,7 @@ class Authority:
 
 def make_pki(d: Path) -> Pki:
     d.mkdir(parents=True, exist_ok=True)
-    ca = Authority("icap-dlp test CA")
+    ca = Authority(f"icap-dlp test CA {os.urandom(4).hex()}")  # unique: two CAs may be trusted at once
     other = Authority("some other CA")
     return Pki(
         ca=ca.write(d / "ca.pem"),

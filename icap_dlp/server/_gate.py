@@ -9,6 +9,7 @@ interval per reason, with the number suppressed meanwhile: a scan must not flood
 from __future__ import annotations
 
 import asyncio
+import ssl
 import typing
 from asyncio import sslproto
 from collections.abc import Awaitable, Callable
@@ -72,9 +73,14 @@ class Listener:
 
     def _handshake_done(self, fut: asyncio.Future[None], client: str | None) -> None:
         exc = None if fut.cancelled() else fut.exception()
-        if exc is not None:
-            self._refuse("tls_handshake", "TLS handshake failed", client=client,
-                         error=type(exc).__name__ + ": " + str(exc)[:200])
+        if exc is None:
+            return
+        if isinstance(exc, ConnectionError) and not isinstance(exc, ssl.SSLError):
+            # closed before or during the handshake: TCP health checks and port scans; counted only
+            metrics.CLIENTS_REFUSED.labels("tls_closed").inc()
+            return
+        self._refuse("tls_handshake", "TLS handshake failed", client=client,
+                     error=type(exc).__name__ + ": " + str(exc)[:200])
 
 
 class _Gate(asyncio.Protocol):
