@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from icap_dlp import metrics
-from icap_dlp.allowlist import AllowList
+from icap_dlp.allowlist import AllowList, RateLimitedLog
 from icap_dlp.config import Settings
 from icap_dlp.icap import error_response
 from icap_dlp.pipeline import Inspector
@@ -58,6 +58,7 @@ class Worker:
         self._reloading = False
         self.tls = TlsContextHolder.from_settings(settings)
         self.allow = AllowList.from_spec(settings.allow_clients)
+        self.refusals = RateLimitedLog()  # one per worker: both listeners share the rate limit
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self.connections) >= self.settings.max_connections or self.app.stopping:
@@ -177,7 +178,8 @@ class Worker:
             return []
         sock.listen(1024)
         sock.setblocking(False)
-        listener = Listener(self._client, self.allow, tls, handshake_timeout=self.settings.header_timeout)
+        listener = Listener(self._client, self.allow, tls, handshake_timeout=self.settings.header_timeout,
+                            refusals=self.refusals)
         return [await asyncio.get_running_loop().create_server(listener.protocol, sock=sock)]
 
     async def serve(self, sock: socket.socket | None, on_ready: Callable[[], None] | None = None,
