@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from icap_dlp.icap import IcapRequest, Method
@@ -46,7 +47,9 @@ def encode_context(data: dict[str, str], key: bytes | None) -> str:
     return f"v1.{payload}.{sig}"
 
 
-def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
+def decode_context(value: str | None, key: bytes | Sequence[bytes] | None) -> dict[str, str]:
+    """``key``: one key, or every key of the ring (newest first: during a rotation a peer may
+    still sign with the previous one)."""
     if not value or len(value) > _MAX_CONTEXT:
         return {}
     parts = value.strip().split(".")
@@ -54,8 +57,9 @@ def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
         return {}
     payload, sig = parts[1], parts[2]
     if key is not None:
-        want = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32]
-        if not hmac.compare_digest(want, sig):
+        keys = (key,) if isinstance(key, bytes) else tuple(key)
+        wants = (hmac.new(k, payload.encode(), hashlib.sha256).hexdigest()[:32] for k in keys)
+        if not any(hmac.compare_digest(want, sig) for want in wants):
             return {}
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -67,7 +71,7 @@ def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
 
 
 def build_context(req: IcapRequest, client: str | None, settings: GlobalSettings,
-                  key: bytes | None) -> RequestContext:
+                  key: bytes | Sequence[bytes] | None) -> RequestContext:
     ident = settings.identity
     direction = Direction.REQMOD if req.method is Method.REQMOD else Direction.RESPMOD
     http_req = req.http_request

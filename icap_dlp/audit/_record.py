@@ -60,6 +60,7 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "bytes_inspected": 0,
         "timings_ms": {"total": round((report.finished_at - report.started) * 1000, 3)},
         "policy": {"name": bundle.policy.name, "version": bundle.policy.version},
+        "key_id": getattr(bundle, "key_id", None),  # the HMAC key of the fingerprints and hashes
         "failure": report.failure,
     }
     if res is not None:
