@@ -35,6 +35,7 @@ from icap_dlp.policy import (
 
 from icap_dlp.keys import HMAC_KEY_ENV as HMAC_KEY_ENV  # re-exported: the CLI reads them here
 from icap_dlp.keys import HMAC_KEY_FILE_ENV as HMAC_KEY_FILE_ENV
+from icap_dlp.identity import IdentityResolver
 from icap_dlp.keys import KeyRing, load_key_ring
 
 log = logging.getLogger("icap_dlp.dlp")
@@ -56,6 +57,7 @@ class Bundle:
     istag: str
     content_limits: Any
     key_ring: KeyRing | None = None  # ``key`` is its newest; all of them verify X-DLP-Context
+    identity: IdentityResolver | None = None  # token verification (JWKS) of this policy version
 
     @property
     def version(self) -> str:
@@ -97,7 +99,9 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None,
     key = ring.signing.secret if ring is not None else os.urandom(32)
     istag = "dlp-" + policy.content_hash[:24]
     limits = content.ContentLimits(max_decoded_bytes=settings.max_body_bytes * 4)
-    return Bundle(policy, library, engine, key, istag, limits, ring)
+    # a relative jwks_file is relative to the policy (its folder, or the file's folder)
+    identity = IdentityResolver.build(policy.settings.identity, base=path if path.is_dir() else path.parent)
+    return Bundle(policy, library, engine, key, istag, limits, ring, identity)
 
 
 def make_engine(library: Any, policy: Policy) -> Any:
