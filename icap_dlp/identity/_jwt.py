@@ -142,7 +142,8 @@ class JwksUrl:
             if self._inflight or (not force and now - self.last_attempt < self.min_interval):
                 return False
             self._inflight = True
-            self.last_attempt = now
+            if not force:  # the start-up fetch does not use up the unknown-kid budget
+                self.last_attempt = now
         threading.Thread(target=self._fetch, name="icap-dlp-jwks", daemon=True).start()
         return True
 
