@@ -114,6 +114,7 @@ class Worker:
 
         def record(report: Any) -> None:
             clean = report.action is Action.ALLOW and report.intended is Action.ALLOW and not report.failure
+            clean = clean and not report.ctx.token_error  # a refused token is always recorded
             if clean and (not s.audit_clean_allows or random.random() >= s.audit_sample_clean):
                 return
             audit.emit(build_record(report, worker=self.index, query_mode=s.audit_query))
