@@ -10,12 +10,13 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import ServerProc, free_port, start_server, wait_port
+from tests.conftest import REPO, ServerProc, free_port, start_server, wait_port
 from tests.e2e import conftest as e2e
 from tests.e2e.conftest import MCP_RESULT, Origin, Squid, curl, require
 from tests.pki import Pki, make_pki
@@ -102,9 +103,18 @@ def test_cicap_client_without_certificate_gets_no_answer_under_mtls(
     assert "PEER_DID_NOT_RETURN_A_CERTIFICATE" in srv.log()
 
 
+def _with_render(render: Callable[..., str], icap_port: int) -> Squid:
+    original = e2e.render_squid_conf
+    e2e.render_squid_conf = render  # type: ignore[assignment]
+    try:
+        return e2e.start_squid(icap_port)
+    finally:
+        e2e.render_squid_conf = original
+
+
 def start_squid_icaps(tport: int, pki: Pki, client_cert: bool) -> Squid:
-    """deploy/squid.conf with its icap:// services turned into icaps:// ones (as in
-    deploy/kubernetes/squid/squid.conf), optionally presenting the client certificate."""
+    """deploy/squid.conf with its icap:// services turned into icaps:// ones, optionally
+    presenting the client certificate."""
     require("squid")
     original = e2e.render_squid_conf
 
@@ -118,11 +128,30 @@ def start_squid_icaps(tport: int, pki: Pki, client_cert: bool) -> Squid:
         assert n == 2
         return conf
 
-    e2e.render_squid_conf = render  # type: ignore[assignment]
-    try:
-        return e2e.start_squid(tport)
-    finally:
-        e2e.render_squid_conf = original
+    return _with_render(render, tport)
+
+
+def start_kubernetes_squid(tport: int, pki: Pki) -> Squid:
+    """The squid.conf of deploy/kubernetes/squid/configmap.yaml, run for real: only the Service
+    name, the mounted certificate paths and the runtime paths are replaced for loopback."""
+    require("squid")
+    doc = yaml.safe_load((REPO / "deploy" / "kubernetes" / "squid" / "configmap.yaml").read_text())
+    shipped: str = doc["data"]["squid.conf"]
+
+    def render(icap_port: int, squid_port: int, rundir: Path, *, auth: bool = False) -> str:
+        conf = shipped.replace("http_port 3128", f"http_port 127.0.0.1:{squid_port}")
+        conf = conf.replace("icap-dlp.icap-dlp.svc.cluster.local:11344", f"127.0.0.1:{tport}")
+        for mounted, real in (("ca.crt", pki.ca), ("tls.crt", pki.client.cert), ("tls.key", pki.client.key)):
+            conf = conf.replace(f"/etc/squid/tls/{mounted}", str(real))
+        conf = conf.replace("/var/run/squid/", f"{rundir}/").replace("/var/spool/squid", str(rundir))
+        conf = conf.replace("stdio:/dev/stderr", f"{rundir}/cache.log")
+        conf = conf.replace("access_log stdio:/dev/stdout", f"access_log stdio:{rundir}/access.log")
+        conf = conf.replace("icap_log stdio:/dev/stdout", f"icap_log stdio:{rundir}/icap.log")
+        assert "/etc/squid" not in conf and "svc.cluster.local" not in conf
+        extra = ["dns_nameservers 127.0.0.1"] + (["cache_effective_user proxy"] if os.geteuid() == 0 else [])
+        return "\n".join(extra) + "\n" + conf
+
+    return _with_render(render, tport)
 
 
 def _squid_supports_icaps() -> None:
@@ -145,6 +174,20 @@ def test_squid_icaps_inspects_responses(request: pytest.FixtureRequest, pki: Pki
         assert r.code == 200, squid.log("cache.log")[-2000:]
         text = r.body.decode()
         assert "AKIAIOSFODNN7EXAMPLE" not in text and "[AWS_ACCESS_KEY_ID]" in text
+        assert "dlp=redact" in squid.log("access.log")
+    finally:
+        squid.stop()
+
+
+def test_the_kubernetes_squid_config_over_icaps_with_mtls(icaps_mtls: tuple[ServerProc, int], pki: Pki,
+                                                          origin: Origin) -> None:
+    _squid_supports_icaps()
+    _, tport = icaps_mtls
+    squid = start_kubernetes_squid(tport, pki)
+    try:
+        r = curl(squid.proxy, origin.url("mcp.json"))
+        assert r.code == 200, squid.log("cache.log")[-2000:]
+        assert b"AKIAIOSFODNN7EXAMPLE" not in r.body and b"[AWS_ACCESS_KEY_ID]" in r.body
         assert "dlp=redact" in squid.log("access.log")
     finally:
         squid.stop()
