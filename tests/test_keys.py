@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -137,3 +138,28 @@ def test_a_broken_key_file_on_sighup_keeps_the_running_keys(server_factory: Call
     with IcapClient("127.0.0.1", srv.port) as c:
         v = c.reqmod(_tool_call()).headers.get("X-DLP-Context")
     assert v and _sig_ok(v, OLD)
+
+
+def test_a_secret_volume_swap_of_the_key_file_reloads_without_sighup(server_factory: Callable[..., ServerProc],
+                                                                      tmp_path: Path) -> None:
+    """Kubernetes Secret: keys -> ..data/keys; an update renames a new ..data link over the old."""
+    vol = tmp_path / "hmac"
+    vol.mkdir()
+
+    def publish(text: bytes, stamp: str) -> None:
+        (vol / stamp).mkdir()
+        (vol / stamp / "keys").write_bytes(text)
+        os.symlink(stamp, vol / "..data_tmp")
+        os.replace(vol / "..data_tmp", vol / "..data")
+
+    publish(OLD + b"\n", "..v1")
+    os.symlink("..data/keys", vol / "keys")
+    srv = server_factory(env={"ICAP_DLP_HMAC_KEY_FILE": str(vol / "keys")})
+    publish(NEW + b"\n" + OLD + b"\n", "..v2")
+
+    def signs_with_new() -> bool:
+        with IcapClient("127.0.0.1", srv.port) as c:
+            v = c.reqmod(_tool_call()).headers.get("X-DLP-Context")
+        return bool(v) and _sig_ok(str(v), NEW)
+
+    _wait(signs_with_new)
