@@ -21,7 +21,11 @@ from typing import Any
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import Engine, load_library
-from icap_dlp.errors import ConfigError, InspectionError
+from icap_dlp.errors import InspectionError
+from icap_dlp.identity import IdentityResolver
+from icap_dlp.keys import HMAC_KEY_ENV as HMAC_KEY_ENV  # re-exported: the CLI reads them here
+from icap_dlp.keys import HMAC_KEY_FILE_ENV as HMAC_KEY_FILE_ENV
+from icap_dlp.keys import KeyRing, load_key_ring
 from icap_dlp.model import Action, Finding, RequestContext, Segment
 from icap_dlp.policy import (
     Decision,
@@ -33,12 +37,8 @@ from icap_dlp.policy import (
     read_policy_texts,
 )
 
-from icap_dlp.keys import HMAC_KEY_ENV as HMAC_KEY_ENV  # re-exported: the CLI reads them here
-from icap_dlp.keys import HMAC_KEY_FILE_ENV as HMAC_KEY_FILE_ENV
-from icap_dlp.identity import IdentityResolver
-from icap_dlp.keys import KeyRing, load_key_ring
-
 log = logging.getLogger("icap_dlp.dlp")
+
 
 def load_hmac_key() -> bytes | None:
     """The signing (newest) key of ICAP_DLP_HMAC_KEY_FILE, else ICAP_DLP_HMAC_KEY (see icap_dlp.keys)."""

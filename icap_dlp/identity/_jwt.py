@@ -120,7 +120,7 @@ class JwksUrl:
     def _fetch(self) -> None:
         try:
             req = urllib.request.Request(self.url, headers={"Accept": "application/json"})
-            with urllib.request.urlopen(req, timeout=self.timeout, context=self.ssl) as r:  # noqa: S310 - https enforced by the schema
+            with urllib.request.urlopen(req, timeout=self.timeout, context=self.ssl) as r:
                 data = r.read(MAX_JWKS_BYTES + 1)
             keys = parse_jwks(data, self.url)
         except (OSError, ConfigError, ValueError) as exc:

@@ -7,8 +7,9 @@ The JSON Schema published in ``schemas/policy.schema.json`` is generated from th
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
+import typing
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -61,7 +62,7 @@ class Jwt(_Strict):
         description="encapsulated HTTP request header with the token (Authorization: Bearer ..., or a "
                     "header such as X-Forwarded-Access-Token that holds the bare token)")
     algorithms: list[JwtAlgorithm] = Field(
-        default_factory=lambda: ["RS256", "PS256", "ES256", "EdDSA"], min_length=1,
+        default_factory=lambda: list(typing.get_args(JwtAlgorithm)), min_length=1,
         description="accepted signature algorithms (none and HMAC are never accepted)")
     leeway: float = Field(60, ge=0, le=300, description="seconds of clock skew allowed on exp and nbf")
 

@@ -18,7 +18,6 @@ from icap_dlp import metrics
 from icap_dlp.allowlist import AllowList, RateLimitedLog
 from icap_dlp.server._tls import TlsContextHolder
 
-
 StreamCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -67,7 +66,7 @@ class Listener:
         handshake: asyncio.Future[None] = loop.create_future()
         handshake.add_done_callback(lambda f: self._handshake_done(f, client))
         tls = sslproto.SSLProtocol(loop, app, self.tls.context, handshake, server_side=True,
-                                   ssl_handshake_timeout=self.handshake_timeout)
+                                   ssl_handshake_timeout=self.handshake_timeout)  # type: ignore[arg-type]
         transport.set_protocol(tls)
         tls.connection_made(transport)
 

@@ -83,8 +83,10 @@ def test_deployment_is_hardened() -> None:
     pod = dep["spec"]["template"]["spec"]
     (c,) = pod["containers"]
     sc = c["securityContext"]
-    assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-    assert sc["readOnlyRootFilesystem"] and sc["allowPrivilegeEscalation"] is False and sc["capabilities"]["drop"] == ["ALL"]
+    psc = pod["securityContext"]
+    assert psc["runAsNonRoot"] and psc["seccompProfile"]["type"] == "RuntimeDefault"
+    assert sc["readOnlyRootFilesystem"] and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"]["drop"] == ["ALL"]
     assert pod["automountServiceAccountToken"] is False
     assert c["resources"]["requests"] and c["resources"]["limits"]["cpu"] and c["resources"]["limits"]["memory"]
     assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["readinessProbe"]["httpGet"]["path"] == "/readyz"

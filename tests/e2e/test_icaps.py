@@ -90,7 +90,7 @@ def test_cicap_client_tls_fails_against_an_untrusted_server(icaps: tuple[ServerP
     """The client really verifies: with an unrelated CA as its store there is no answer."""
     _, tport = icaps
     other = make_pki(tmp_path / "other")
-    rc, out = cicap_tls(tport, other, "-s", "respmod", "-v")
+    _rc, out = cicap_tls(tport, other, "-s", "respmod", "-v")
     assert "ICAP/1.0" not in out and "Failed to establish SSL connection" in out
 
 
@@ -167,7 +167,7 @@ def _squid_supports_icaps() -> None:
 def test_squid_icaps_inspects_responses(request: pytest.FixtureRequest, pki: Pki, origin: Origin,
                                         mtls: bool) -> None:
     _squid_supports_icaps()
-    srv, tport = request.getfixturevalue("icaps_mtls" if mtls else "icaps")
+    _srv, tport = request.getfixturevalue("icaps_mtls" if mtls else "icaps")
     squid = start_squid_icaps(tport, pki, client_cert=mtls)
     try:
         r = curl(squid.proxy, origin.url("mcp.json"))
@@ -196,7 +196,7 @@ def test_the_kubernetes_squid_config_over_icaps_with_mtls(icaps_mtls: tuple[Serv
 def test_squid_without_client_certificate_is_refused_under_mtls(
         icaps_mtls: tuple[ServerProc, int], pki: Pki, origin: Origin) -> None:
     _squid_supports_icaps()
-    srv, tport = icaps_mtls
+    _srv, tport = icaps_mtls
     squid = start_squid_icaps(tport, pki, client_cert=False)
     try:
         r = curl(squid.proxy, origin.url("mcp.json"), timeout=30)

@@ -72,9 +72,9 @@ def test_plain_and_tls_listeners_close_unlisted_clients_before_any_byte(tmp_path
             assert c.options("respmod").status == 200
         # unlisted: no ICAP answer at all (not even a 403), and no TLS handshake
         assert refused_silently(srv.port, "127.0.0.1") in (b"", b"<reset>")
-        with pytest.raises((ssl.SSLError, ConnectionError)):
-            with IcapClient("127.0.0.1", tport, timeout=10, tls=client_ctx(pki), source="127.0.0.1") as c:
-                c.options("respmod")
+        with pytest.raises((ssl.SSLError, ConnectionError)), \
+                IcapClient("127.0.0.1", tport, timeout=10, tls=client_ctx(pki), source="127.0.0.1") as c:
+            c.options("respmod")
         assert refused_silently(tport, "127.0.0.1") in (b"", b"<reset>")  # bytes of a non-TLS client
         # 3 here + the two readiness probes of the test harness (wait_port connects from 127.0.0.1)
         want = 'icap_dlp_clients_refused_total{reason="not_allowed"} 5.0'

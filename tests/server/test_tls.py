@@ -85,7 +85,7 @@ def test_plain_and_tls_listeners_together(tmp_path: Path, pki: Pki) -> None:
             assert c.options("respmod").status == 200
             assert c.reqmod(b'{"note":"card 4111 1111 1111 1111"}').status == 200  # inspected over TLS
             assert c._sock is not None and c._sock.version() == "TLSv1.3"  # type: ignore[attr-defined]
-        assert "icaps://127.0.0.1:%d" % tport in srv.log()
+        assert f"icaps://127.0.0.1:{tport}" in srv.log()
     finally:
         srv.stop()
 
@@ -147,7 +147,7 @@ def test_no_plain_icap_serves_icaps_only(tmp_path: Path, pki: Pki) -> None:
         assert options_status(tport, client_ctx(pki)) == 200
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", srv.port), timeout=5).close()
-        assert "icap://127.0.0.1:%d" % srv.port not in srv.log()
+        assert f"icap://127.0.0.1:{srv.port}" not in srv.log()
     finally:
         srv.stop()
 
