@@ -16,12 +16,14 @@ set arrives such a token is answered as ``unknown key`` (no identity, never a wa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import ssl
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,10 +183,47 @@ def _claim(claims: dict[str, Any], path: str) -> Any:
 
 
 class JwtVerifier:
+    """Verifies tokens; a verified token is remembered (by its SHA-256, up to ``CACHE_SIZE``) until
+    its ``exp`` plus leeway, so the signature of a client's token is checked once, not on every
+    request (an RS256/ES256 verification costs 0.4 to 0.7 ms). A changed key set empties the cache."""
+
+    CACHE_SIZE = 4096
+
     def __init__(self, cfg: Jwt, keys: JwksFile | JwksUrl) -> None:
         self.cfg = cfg
         self.keys = keys
         self.algorithms = list(cfg.algorithms)
+        self._cache: OrderedDict[bytes, tuple[Verified, float]] = OrderedDict()
+        self._cache_keys: object = None
+        self._lock = threading.Lock()  # NER inspection threads may resolve identities too
+
+    def _cached(self, digest: bytes) -> Verified | None:
+        with self._lock:
+            if self._cache_keys is not self.keys.keys:  # the JWKS was refreshed: verify again
+                self._cache.clear()
+                self._cache_keys = self.keys.keys
+                return None
+            hit = self._cache.get(digest)
+            if hit is None:
+                return None
+            who, expires = hit
+            if time.time() > expires:
+                del self._cache[digest]
+                return None
+            self._cache.move_to_end(digest)
+            return who
+
+    def _remember(self, digest: bytes, who: Verified, claims: dict[str, Any]) -> None:
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or isinstance(exp, bool):
+            return
+        nbf = claims.get("nbf")
+        if isinstance(nbf, int | float) and nbf > time.time():
+            return  # valid only thanks to the leeway: not worth remembering
+        with self._lock:
+            self._cache[digest] = (who, float(exp) + self.cfg.leeway)
+            while len(self._cache) > self.CACHE_SIZE:
+                self._cache.popitem(last=False)
 
     @classmethod
     def from_settings(cls, cfg: Jwt, base: Path | None = None) -> JwtVerifier:
@@ -199,6 +238,10 @@ class JwtVerifier:
         """The identity in ``token``, or :class:`TokenRejected` with the reason."""
         if len(token) > MAX_TOKEN_BYTES:
             raise TokenRejected("too large")
+        digest = hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+        cached = self._cached(digest)
+        if cached is not None:
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError:
@@ -224,7 +267,9 @@ class JwtVerifier:
                 if last.reason == "bad signature" and len(candidates) > 1:
                     continue  # no kid: try the next key
                 raise last from None
-            return self._identity(claims)
+            who = self._identity(claims)
+            self._remember(digest, who, claims)
+            return who
         assert last is not None
         raise last
 

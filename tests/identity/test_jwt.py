@@ -205,3 +205,32 @@ def test_resolver_prefers_the_token_and_proxy_headers_only_without_one(tmp_path:
     none = strict.resolve(_request({"Authorization": "Bearer " + rsa_key.token(exp=1)}, proxy))
     assert (none.user, none.authenticated, none.token_error) == (None, False, "expired")
     assert strict.resolve(_request({}, proxy)) == type(none)()
+
+
+def test_cache_respects_expiry(tmp_path: Path, rsa_key: SigningKey) -> None:
+    v = file_verifier(tmp_path, rsa_key, leeway=0)
+    token = rsa_key.token(exp=int(time.time()) + 2)
+    assert v.verify(token).user == "carol"
+    assert v.verify(token).user == "carol"  # from the cache
+
+    def expired() -> bool:
+        try:
+            v.verify(token)
+        except TokenRejected as exc:
+            return exc.reason == "expired"
+        return False
+
+    _wait(expired, timeout=30)
+
+
+def test_cache_is_dropped_when_the_key_set_changes() -> None:
+    old, new = SigningKey.new("old"), SigningKey.new("new")
+    with serve_jwks(jwks(old)) as idp:
+        v = JwtVerifier.from_settings(cfg(jwks_url=idp.url))
+        _wait(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
+        token = old.token()
+        assert v.verify(token).user == "carol"
+        idp.document = jwks(new)  # the old key is withdrawn (compromised)
+        assert reason(v, new.token()) == "unknown key"  # triggers the refresh
+        _wait(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
+        assert reason(v, token) == "unknown key"  # no longer accepted from the cache
