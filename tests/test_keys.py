@@ -8,7 +8,6 @@ import hmac
 import json
 import os
 import signal
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from icap_dlp.context import decode_context, encode_context
 from icap_dlp.errors import ConfigError
 from icap_dlp.keys import KeyRing, derived_id, parse_key_file
 from icap_dlp.redaction import fingerprint
-from tests.conftest import ServerProc
+from tests.conftest import ServerProc, wait_until
 
 OLD = b"old-key-0123456789abcdef"
 NEW = b"new-key-fedcba9876543210"
@@ -54,15 +53,6 @@ def test_every_key_of_the_ring_verifies_only_the_newest_signs() -> None:
 def _sig_ok(value: str, key: bytes) -> bool:
     _, payload, sig = value.split(".")
     return hmac.compare_digest(hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32], sig)
-
-
-def _wait(cond: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def _records(audit: Path) -> list[dict[str, object]]:
@@ -107,10 +97,10 @@ def test_rotation_through_the_server_with_sighup(server_factory: Callable[..., S
             v = c.reqmod(_tool_call()).headers.get("X-DLP-Context")
         return bool(v) and _sig_ok(str(v), NEW)
 
-    _wait(signs_with_new)
+    wait_until(signs_with_new)
     # an instance that has not rotated yet still signs with k1: its context is accepted
     inc = _respmod_with_context(srv.port, old_ctx)["incident"]
-    _wait(lambda: any(r.get("incident_id") == inc for r in _records(audit)))
+    wait_until(lambda: any(r.get("incident_id") == inc for r in _records(audit)))
     rec = next(r for r in _records(audit) if r.get("incident_id") == inc)
     assert rec["key_id"] == "k2"
     assert rec["mcp"]["tool"] == "hr_lookup"  # type: ignore[index]
@@ -120,9 +110,9 @@ def test_rotation_through_the_server_with_sighup(server_factory: Callable[..., S
     # step 2, once every instance signs with k2: drop k1; its signatures stop verifying
     keyfile.write_bytes(b"k2:" + NEW + b"\n")
     srv.signal(signal.SIGHUP)
-    _wait(lambda: srv.log().count('"msg": "reloaded"') >= 2)
+    wait_until(lambda: srv.log().count('"msg": "reloaded"') >= 2)
     inc2 = _respmod_with_context(srv.port, old_ctx)["incident"]
-    _wait(lambda: any(r.get("incident_id") == inc2 for r in _records(audit)))
+    wait_until(lambda: any(r.get("incident_id") == inc2 for r in _records(audit)))
     rec2 = next(r for r in _records(audit) if r.get("incident_id") == inc2)
     assert rec2["mcp"] is None or rec2["mcp"]["tool"] != "hr_lookup"  # type: ignore[index]
 
@@ -134,7 +124,7 @@ def test_a_broken_key_file_on_sighup_keeps_the_running_keys(server_factory: Call
     srv = server_factory(env={"ICAP_DLP_HMAC_KEY_FILE": str(keyfile)})
     keyfile.write_bytes(b"too-short\n")
     srv.signal(signal.SIGHUP)
-    _wait(lambda: "reload rejected" in srv.log())
+    wait_until(lambda: "reload rejected" in srv.log())
     with IcapClient("127.0.0.1", srv.port) as c:
         v = c.reqmod(_tool_call()).headers.get("X-DLP-Context")
     assert v and _sig_ok(v, OLD)
@@ -162,4 +152,4 @@ def test_a_secret_volume_swap_of_the_key_file_reloads_without_sighup(server_fact
             v = c.reqmod(_tool_call()).headers.get("X-DLP-Context")
         return bool(v) and _sig_ok(str(v), NEW)
 
-    _wait(signs_with_new)
+    wait_until(signs_with_new)

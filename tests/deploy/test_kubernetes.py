@@ -9,7 +9,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import yaml
 
 from icap_dlp.client import IcapClient
 from icap_dlp.config import Settings, env_name
-from tests.conftest import REPO, ServerProc
+from tests.conftest import REPO, ServerProc, wait_until
 
 K8S = REPO / "deploy" / "kubernetes"
 MANIFESTS = sorted(p for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml")
@@ -149,15 +148,6 @@ def _configmap_volume(vol: Path, files: dict[str, str], stamp: str) -> None:
         shutil.rmtree(vol / old)
 
 
-def _wait(cond: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
-
-
 CARD = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [
     {"type": "text", "text": "card 4111 1111 1111 1111"}]}}).encode()
 
@@ -178,12 +168,12 @@ def test_hot_reload_survives_the_configmap_data_swap(server_factory: Callable[..
     stricter = cm["data"]["policy.yaml"].replace("min_count: 10}", "min_count: 1}")
     assert stricter != cm["data"]["policy.yaml"]
     _configmap_volume(vol, {"policy.yaml": stricter}, "2026_11_26_23_05_00.2")
-    _wait(lambda: decision() == "block")
+    wait_until(lambda: decision() == "block")
     # a broken update is rejected and the last good version keeps serving
     _configmap_volume(vol, {"policy.yaml": "version: 1\nrules: [{id: x, action: nope}]\n"}, "2026_11_26_23_10_00.3")
-    _wait(lambda: "reload rejected" in srv.log())
+    wait_until(lambda: "reload rejected" in srv.log())
     assert decision() == "block"
     # and the next good one is picked up again
     _configmap_volume(vol, cm["data"], "2026_11_26_23_15_00.4")
-    _wait(lambda: decision() == "redact")
+    wait_until(lambda: decision() == "redact")
     assert sorted(p.name for p in vol.iterdir()) == ["..2026_11_26_23_15_00.4", "..data", "policy.yaml"]

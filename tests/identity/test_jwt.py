@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from icap_dlp.errors import ConfigError
 from icap_dlp.icap import Encapsulated, Headers, HttpRequestHead, IcapRequest, Method
 from icap_dlp.identity import IdentityResolver, JwtVerifier, TokenRejected, bearer_token
 from icap_dlp.policy import Identity, Jwt
+from tests.conftest import wait_until
 from tests.identity.idp import AUDIENCE, ISSUER, SigningKey, jwks, serve_jwks, unsigned_token
 
 
@@ -142,25 +142,16 @@ def test_bearer_token_extraction() -> None:
     assert bearer_token(None, "Authorization") is None
 
 
-def _wait(cond: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
-
 def test_jwks_url_rotation_to_a_new_kid_with_rate_limited_refresh() -> None:
     old, new = SigningKey.new("old"), SigningKey.new("new", "ES256")
     with serve_jwks(jwks(old)) as idp:
         v = JwtVerifier.from_settings(cfg(jwks_url=idp.url, jwks_refresh_interval=3600))
-        _wait(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
+        wait_until(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
         assert v.verify(old.token()).user == "carol"
         # the IdP rotates: the new key is published, tokens start naming it
         idp.document = jwks(new, old)
         assert reason(v, new.token()) == "unknown key"  # not waited for: answered at once
-        _wait(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
+        wait_until(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
         assert v.verify(new.token()).user == "carol"
         assert v.verify(old.token()).user == "carol"
         # made-up kids: no further fetch within the refresh interval
@@ -175,12 +166,12 @@ def test_jwks_url_fetch_never_blocks_the_caller() -> None:
     with serve_jwks(jwks(key)) as idp:
         idp.stall.clear()  # the IdP hangs
         v = JwtVerifier.from_settings(cfg(jwks_url=idp.url, jwks_timeout=10))
-        _wait(lambda: len(idp.hits) == 1)
+        wait_until(lambda: len(idp.hits) == 1)
         # the fetch is in flight and hanging; verification answers now, without keys
         assert reason(v, key.token()) == "unknown key"
         assert v.keys._inflight  # type: ignore[union-attr]
         idp.stall.set()
-        _wait(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
+        wait_until(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
         assert v.verify(key.token()).user == "carol"
 
 
@@ -220,17 +211,17 @@ def test_cache_respects_expiry(tmp_path: Path, rsa_key: SigningKey) -> None:
             return exc.reason == "expired"
         return False
 
-    _wait(expired, timeout=30)
+    wait_until(expired, timeout=30)
 
 
 def test_cache_is_dropped_when_the_key_set_changes() -> None:
     old, new = SigningKey.new("old"), SigningKey.new("new")
     with serve_jwks(jwks(old)) as idp:
         v = JwtVerifier.from_settings(cfg(jwks_url=idp.url))
-        _wait(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
+        wait_until(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
         token = old.token()
         assert v.verify(token).user == "carol"
         idp.document = jwks(new)  # the old key is withdrawn (compromised)
         assert reason(v, new.token()) == "unknown key"  # triggers the refresh
-        _wait(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
+        wait_until(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
         assert reason(v, token) == "unknown key"  # no longer accepted from the cache

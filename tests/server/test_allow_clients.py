@@ -16,9 +16,9 @@ import pytest
 from icap_dlp.allowlist import AllowList, RateLimitedLog, parse_networks
 from icap_dlp.client import IcapClient
 from icap_dlp.errors import ConfigError
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 from tests.pki import make_pki
-from tests.server.test_tls import client_ctx, scrape, tls_server, wait_for
+from tests.server.test_tls import client_ctx, scrape, tls_server
 
 OPTIONS = b"OPTIONS icap://127.0.0.1/respmod ICAP/1.0\r\nHost: 127.0.0.1\r\n\r\n"
 
@@ -78,7 +78,7 @@ def test_plain_and_tls_listeners_close_unlisted_clients_before_any_byte(tmp_path
         assert refused_silently(tport, "127.0.0.1") in (b"", b"<reset>")  # bytes of a non-TLS client
         # 3 here + the two readiness probes of the test harness (wait_port connects from 127.0.0.1)
         want = 'icap_dlp_clients_refused_total{reason="not_allowed"} 5.0'
-        assert wait_for(lambda: want in scrape(mport)), scrape(mport)
+        wait_until(lambda: want in scrape(mport))
         assert 'reason="tls_handshake"' not in scrape(mport)  # closed before the handshake began
         assert srv.log().count("client not in --allow-clients") == 1  # rate-limited
         assert '"client": "127.0.0.1"' in srv.log()

@@ -8,9 +8,7 @@ import shutil
 import signal
 import socket
 import ssl
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ from icap_dlp.client import IcapClient, IcapClientError
 from icap_dlp.config import load_settings
 from icap_dlp.errors import ConfigErrors
 from icap_dlp.server._tls import server_context
-from tests.conftest import ServerProc, free_port, start_server, wait_port
+from tests.conftest import ServerProc, free_port, start_server, wait_port, wait_until
 from tests.pki import Pki, make_pki
 
 
@@ -68,13 +66,14 @@ def scrape(mport: int) -> str:
         return str(r.read().decode())
 
 
-def wait_for(cond: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.1)
-    return False
+def live_pair(tmp_path: Path, pki: Pki) -> tuple[Path, Path]:
+    """A copy of the server pair the test may rewrite in place."""
+    live = tmp_path / "live"
+    live.mkdir()
+    cert, key = live / "tls.crt", live / "tls.key"
+    shutil.copy(pki.server.cert, cert)
+    shutil.copy(pki.server.key, key)
+    return cert, key
 
 
 def test_plain_and_tls_listeners_together(tmp_path: Path, pki: Pki) -> None:
@@ -133,7 +132,7 @@ def test_mtls_requires_a_certificate_from_the_client_ca(tmp_path: Path, pki: Pki
             with pytest.raises((ssl.SSLError, ConnectionError, IcapClientError)):
                 options_status(tport, ctx)
         refused = 'icap_dlp_clients_refused_total{reason="tls_handshake"} 2.0'
-        assert wait_for(lambda: refused in scrape(mport)), scrape(mport)
+        wait_until(lambda: refused in scrape(mport))
         # logged once (rate-limited), with the reason
         assert srv.log().count("TLS handshake failed") == 1
         assert "PEER_DID_NOT_RETURN_A_CERTIFICATE" in srv.log()
@@ -171,28 +170,28 @@ def test_a_bad_certificate_stops_start_up_with_the_file_name(tmp_path: Path, pki
     assert "bad.pem" in srv.log()
 
 
+def renewal(tmp_path: Path, pki: Pki) -> tuple[Pki, Pki, int]:
+    """A renewed server pair from another CA, a trust store with both CAs, the new serial."""
+    renewed = make_pki(tmp_path / "renewed")
+    both = tmp_path / "both.pem"
+    both.write_bytes(pki.ca.read_bytes() + renewed.ca.read_bytes())
+    want = x509.load_pem_x509_certificate(renewed.server.cert.read_bytes()).serial_number
+    return renewed, Pki(both, pki.server, pki.client, pki.stranger), want
+
+
 def test_certificate_rewritten_in_place_is_picked_up(tmp_path: Path, pki: Pki) -> None:
-    live = tmp_path / "live"
-    live.mkdir()
-    cert, key = live / "tls.crt", live / "tls.key"
-    shutil.copy(pki.server.cert, cert)
-    shutil.copy(pki.server.key, key)
+    cert, key = live_pair(tmp_path, pki)
     srv, tport = tls_server(tmp_path, pki, "--tls-reload-interval", "0.2", cert=cert, key=key)
     try:
         first = served_serial(tport, pki)
+        renewed, trust, want = renewal(tmp_path, pki)
+        assert want != first
         # the renewed pair, written the way Vault Agent templates do (rename over the old file)
-        renewed = make_pki(tmp_path / "renewed")
-        # renewed.server is signed by another CA: trust both for the check
-        both = tmp_path / "both.pem"
-        both.write_bytes(pki.ca.read_bytes() + renewed.ca.read_bytes())
         for src, dst in ((renewed.server.key, key), (renewed.server.cert, cert)):
             tmp = dst.with_suffix(".tmp")
             shutil.copy(src, tmp)
             os.replace(tmp, dst)
-        want = x509.load_pem_x509_certificate(renewed.server.cert.read_bytes()).serial_number
-        assert want != first
-        trust = Pki(both, pki.server, pki.client, pki.stranger)
-        assert wait_for(lambda: served_serial(tport, trust) == want), srv.log()
+        wait_until(lambda: served_serial(tport, trust) == want)
         assert "TLS certificate reloaded" in srv.log()
     finally:
         srv.stop()
@@ -219,33 +218,25 @@ def test_kubernetes_secret_swap_and_sighup_reload(tmp_path: Path, pki: Pki) -> N
     srv, tport = tls_server(tmp_path, pki, "--tls-reload-interval", "3600",
                             cert=vol / "tls.crt", key=vol / "tls.key")
     try:
-        renewed = make_pki(tmp_path / "renewed")
-        both = tmp_path / "both.pem"
-        both.write_bytes(pki.ca.read_bytes() + renewed.ca.read_bytes())
-        trust = Pki(both, pki.server, pki.client, pki.stranger)
+        renewed, trust, want = renewal(tmp_path, pki)
         before = served_serial(tport, trust)
         publish(renewed, "2026_11_26_02")
         shutil.rmtree(vol / "..2026_11_26_01")
         assert served_serial(tport, trust) == before  # not yet: the interval is an hour
         srv.signal(signal.SIGHUP)
-        want = x509.load_pem_x509_certificate(renewed.server.cert.read_bytes()).serial_number
-        assert wait_for(lambda: served_serial(tport, trust) == want), srv.log()
+        wait_until(lambda: served_serial(tport, trust) == want)
     finally:
         srv.stop()
 
 
 def test_a_half_written_pair_keeps_the_last_good_certificate(tmp_path: Path, pki: Pki) -> None:
-    live = tmp_path / "live"
-    live.mkdir()
-    cert, key = live / "tls.crt", live / "tls.key"
-    shutil.copy(pki.server.cert, cert)
-    shutil.copy(pki.server.key, key)
+    cert, key = live_pair(tmp_path, pki)
     srv, tport = tls_server(tmp_path, pki, "--tls-reload-interval", "0.2", cert=cert, key=key)
     try:
         before = served_serial(tport, pki)
         other = make_pki(tmp_path / "other")
         shutil.copy(other.server.key, key)  # the key changed, the certificate not yet
-        assert wait_for(lambda: "TLS files rejected" in srv.log())
+        wait_until(lambda: "TLS files rejected" in srv.log())
         assert served_serial(tport, pki) == before
         assert options_status(tport, client_ctx(pki)) == 200
     finally:
