@@ -30,8 +30,9 @@ ENV PYTHONUNBUFFERED=1 \
     ICAP_DLP_METRICS_PORT=9344
 USER 10001:10001
 EXPOSE 1344 11344 9344
+# /readyz (503 = not ready): works with --no-plain-icap too, and checks every worker
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import sys; from icap_dlp.client import IcapClient; c = IcapClient('127.0.0.1', 1344, 2.0); sys.exit(0 if c.options('respmod').status == 200 else 1)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ['ICAP_DLP_METRICS_PORT'], timeout=2)"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["icap-dlp"]
 CMD ["serve"]

@@ -204,6 +204,8 @@ class TestInput(_Strict):
     http_method: str = "POST"
     user: str | None = None
     groups: list[str] = Field(default_factory=list)
+    authenticated: bool | None = Field(
+        None, description="a verified identity (condition authenticated); default: true when user is given")
     tool: str | None = None
     client_ip: str | None = None
 
