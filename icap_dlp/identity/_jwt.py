@@ -7,8 +7,9 @@ are checked with a small leeway. A token that fails any check yields no identity
 reason (``expired``, ``bad signature``, ``wrong audience`` ...) for the audit record; its claims
 are never used.
 
-The key set from ``jwks_url`` is fetched on a background thread (never on the event loop) with a
-timeout, cached for ``jwks_cache_seconds``, and refreshed early when a token names a ``kid`` the
+The key set from ``jwks_url`` is fetched when the policy version is built (before a worker
+serves, or off the event loop on reload), later on a background thread, always with a timeout;
+cached for ``jwks_cache_seconds``, and refreshed early when a token names a ``kid`` the
 cache does not know, at most once per ``jwks_refresh_interval`` seconds: a flood of tokens with
 made-up kids cannot turn into a flood of requests to the identity provider. Until the refreshed
 set arrives such a token is answered as ``unknown key`` (no identity, never a wait).
@@ -117,7 +118,11 @@ class JwksUrl:
         self._lock = threading.Lock()
         self._inflight = False
         if fetch_now:
-            self.refresh(force=True)
+            # Built with the policy: at start-up before serving, on reload off the event loop.
+            # A failed first fetch is logged; the server starts and tokens get "unknown key"
+            # (no identity) until a later fetch succeeds.
+            self._inflight = True
+            self._fetch()
 
     def _fetch(self) -> None:
         try:

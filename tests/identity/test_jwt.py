@@ -161,17 +161,32 @@ def test_jwks_url_rotation_to_a_new_kid_with_rate_limited_refresh() -> None:
         assert len(idp.hits) == 2
 
 
-def test_jwks_url_fetch_never_blocks_the_caller() -> None:
-    key = SigningKey.new("k")
+def test_jwks_url_refresh_never_blocks_the_caller() -> None:
+    key, rotated = SigningKey.new("k"), SigningKey.new("k2", "EdDSA")
     with serve_jwks(jwks(key)) as idp:
-        idp.stall.clear()  # the IdP hangs
         v = JwtVerifier.from_settings(cfg(jwks_url=idp.url, jwks_timeout=10))
-        wait_until(lambda: len(idp.hits) == 1)
-        # the fetch is in flight and hanging; verification answers now, without keys
-        assert reason(v, key.token()) == "unknown key"
+        assert v.keys.fetches == 1  # type: ignore[union-attr]  # fetched while the policy was built
+        assert v.verify(key.token()).user == "carol"
+        idp.stall.clear()  # the IdP hangs from now on
+        idp.document = jwks(key, rotated)
+        # the refresh for the unknown kid is in flight and hanging; verification answers now
+        assert reason(v, rotated.token()) == "unknown key"
+        wait_until(lambda: len(idp.hits) == 2)
         assert v.keys._inflight  # type: ignore[union-attr]
+        assert v.verify(key.token()).user == "carol"  # known keys keep working meanwhile
         idp.stall.set()
-        wait_until(lambda: v.keys.fetches == 1)  # type: ignore[union-attr]
+        wait_until(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
+        assert v.verify(rotated.token()).user == "carol"
+
+
+def test_jwks_url_down_at_start_gives_no_identity_then_recovers() -> None:
+    key = SigningKey.new("k")
+    with serve_jwks({"keys": "not a list"}) as idp:
+        v = JwtVerifier.from_settings(cfg(jwks_url=idp.url, jwks_refresh_interval=0))
+        assert v.keys.fetches == 1 and v.keys.keys == {}  # type: ignore[union-attr]
+        idp.document = jwks(key)
+        assert reason(v, key.token()) == "unknown key"  # and a refresh starts
+        wait_until(lambda: v.keys.fetches == 2)  # type: ignore[union-attr]
         assert v.verify(key.token()).user == "carol"
 
 
