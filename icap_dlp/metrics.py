@@ -63,6 +63,7 @@ def observe(report: Any, elapsed: float) -> None:
     method = report.request.method.value
     _child(REQUESTS, method, report.request.service, report.action.value, str(report.status)).inc()
     _child(LATENCY, method).observe(elapsed)
+    observe_identity(report.ctx)
     if report.failure:
         reason, _, mode = report.failure.partition(":")
         _child(FAILURES, reason, mode).inc()
@@ -132,5 +133,10 @@ CLIENTS_REFUSED = Counter("icap_dlp_clients_refused",
                           "tls_handshake (no/invalid client certificate, no common protocol or suite), "
                           "tls_closed (the client left before finishing the handshake)", ["reason"])
 TLS_RELOADS = Counter("icap_dlp_tls_reloads", "TLS certificate reloads", ["result"])
-IDENTITY = Counter("icap_dlp_identity", "Identity of inspected requests by source: jwt, proxy_header, "
-                   "invalid_token (with the reason), none", ["source", "reason"])
+IDENTITY = Counter("icap_dlp_identity", "Transactions by identity source (jwt, proxy, none) and, for a "
+                   "presented token that gave no identity, why (expired, bad signature ...)", ["source", "token_error"])
+
+
+def observe_identity(ctx: Any) -> None:
+    if ctx is not None:
+        _child(IDENTITY, ctx.identity_source or "none", ctx.token_error or "").inc()

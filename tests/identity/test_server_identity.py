@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from icap_dlp.client import IcapClient
-from tests.conftest import ServerProc, start_server
+from tests.conftest import ServerProc, free_port, start_server
 from tests.identity.idp import AUDIENCE, ISSUER, SigningKey, jwks, unsigned_token
 
 CARD_BODY = json.dumps({"jsonrpc": "2.0", "id": 8, "result": {"content": [
@@ -60,10 +61,15 @@ def tokens() -> dict[str, str]:
     }
 
 
+METRICS_PORT = free_port()
+
+
 def make_server(tmp: Path, required: bool) -> ServerProc:
     (tmp / "jwks.json").write_text(json.dumps(jwks(KEY)))
     (tmp / "policy.yaml").write_text(policy(required))
-    return start_server(tmp, "--policy", str(tmp / "policy.yaml"), "--audit-file", str(tmp / "audit" / "a.jsonl"))
+    extra = () if required else ("--metrics-port", str(METRICS_PORT))
+    return start_server(tmp, "--policy", str(tmp / "policy.yaml"), "--audit-file", str(tmp / "audit" / "a.jsonl"),
+                        *extra)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +130,9 @@ def test_bad_tokens_get_no_identity_and_say_why(servers: dict[bool, tuple[Server
     rec = record(audit, h["X-DLP-Incident"])
     assert rec["user"] is None and rec["groups"] == []
     assert rec["identity"] == {"source": None, "authenticated": False, "token_error": why}
+    with urllib.request.urlopen(f"http://127.0.0.1:{METRICS_PORT}/metrics", timeout=10) as r:
+        scraped = r.read().decode()
+    assert f'icap_dlp_identity_total{{source="none",token_error="{why}"}} 1.0' in scraped
 
 
 @pytest.mark.parametrize("why", ["expired", "bad signature", "wrong audience", "algorithm not allowed", "none"])
