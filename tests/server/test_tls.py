@@ -76,8 +76,9 @@ def live_pair(tmp_path: Path, pki: Pki) -> tuple[Path, Path]:
     return cert, key
 
 
-def test_plain_and_tls_listeners_together(tmp_path: Path, pki: Pki) -> None:
-    srv, tport = tls_server(tmp_path, pki)
+@pytest.mark.parametrize("loop", ["--uvloop", "--no-uvloop"])
+def test_plain_and_tls_listeners_together(tmp_path: Path, pki: Pki, loop: str) -> None:
+    srv, tport = tls_server(tmp_path, pki, loop)
     try:
         assert options_status(srv.port, None) == 200
         with IcapClient("127.0.0.1", tport, timeout=10, tls=client_ctx(pki)) as c:
