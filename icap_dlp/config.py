@@ -152,7 +152,7 @@ class Settings(BaseModel):
             try:
                 parse_networks(self.allow_clients)
             except ConfigError as exc:
-                raise ValueError(f"--allow-clients: {exc.args[0]}") from exc
+                raise ValueError(f"--allow-clients: {exc.message}") from exc
         if self.plain_icap and self.port and self.port == self.effective_tls_port:
             raise ValueError("--port and --tls-port must differ")
         return self
