@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from icap_dlp.client import IcapClient
-from tests.conftest import ServerProc, free_port, start_server
+from tests.conftest import ServerProc, free_port, start_server, wait_until
 from tests.identity.idp import AUDIENCE, ISSUER, SigningKey, jwks, unsigned_token
 
 CARD_BODY = json.dumps({"jsonrpc": "2.0", "id": 8, "result": {"content": [
@@ -169,3 +169,25 @@ def test_a_broken_jwks_file_stops_start_up_with_its_name(tmp_path: Path) -> None
     assert "jwks.json" in srv.log()
 
 
+
+
+def test_a_rotated_jwks_file_in_the_policy_folder_is_picked_up(tmp_path: Path) -> None:
+    """The IdP rotates its signing key; the new JWKS is dropped into the watched policy folder."""
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    (folder / "jwks.json").write_text(json.dumps(jwks(KEY)))
+    (folder / "policy.yaml").write_text(policy(True))
+    srv = start_server(tmp_path, "--policy", str(folder))
+    try:
+        rotated = SigningKey.new("idp-2027", "ES256")
+        token = rotated.token(groups=["contractors"])
+        assert "identity-required" in respmod(srv.port, token)["X-DLP-Rules"]  # unknown key yet
+        (folder / "jwks.json").write_text(json.dumps(jwks(rotated, KEY)))
+
+        def verified() -> bool:
+            rules = respmod(srv.port, token)["X-DLP-Rules"].split(",")
+            return "contractors-no-cards" in rules and "identity-required" not in rules
+
+        wait_until(verified)
+    finally:
+        srv.stop()
