@@ -131,7 +131,8 @@ def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer
 CLIENTS_REFUSED = Counter("icap_dlp_clients_refused",
                           "Connections closed before any ICAP byte: not_allowed (--allow-clients), "
                           "tls_handshake (no/invalid client certificate, no common protocol or suite), "
-                          "tls_closed (the client left before finishing the handshake)", ["reason"])
+                          "tls_closed (the client left before finishing the handshake), busy (--max-connections "
+                          "reached by connections and TLS handshakes)", ["reason"])
 TLS_RELOADS = Counter("icap_dlp_tls_reloads", "TLS certificate reloads", ["result"])
 IDENTITY = Counter("icap_dlp_identity", "Transactions by identity source (jwt, proxy, none) and, for a "
                    "presented token that gave no identity, why (expired, bad signature ...)", ["source", "token_error"])

@@ -26,12 +26,18 @@ class Listener:
     the ordinary stream callback. Used as ``loop.create_server(listener.protocol, sock=...)``."""
 
     def __init__(self, callback: StreamCallback, allow: AllowList, tls: TlsContextHolder | None = None,
-                 handshake_timeout: float = 10.0, refusals: RateLimitedLog | None = None) -> None:
+                 handshake_timeout: float = 10.0, refusals: RateLimitedLog | None = None,
+                 open_connections: Callable[[], int] = lambda: 0, max_connections: int = 1 << 30) -> None:
         self.callback = callback
         self.allow = allow
         self.tls = tls
         self.handshake_timeout = handshake_timeout
         self.refusals = refusals or RateLimitedLog()
+        # handshakes in progress count against --max-connections like open ICAP connections, so
+        # a flood of half-finished handshakes cannot hold unbounded memory for header_timeout
+        self.open_connections = open_connections
+        self.max_connections = max_connections
+        self.handshaking = 0
 
     def protocol(self) -> asyncio.Protocol:
         return _Gate(self)
@@ -62,6 +68,12 @@ class Listener:
         # The TLS layer takes the transport over synchronously, inside connection_made: no byte
         # (the ClientHello included) can arrive in between. This is what loop.start_tls and
         # create_server(ssl=...) do internally, with the allow-list check placed before it.
+        if self.handshaking + self.open_connections() >= self.max_connections:
+            self._refuse("busy", "connection refused: --max-connections reached (TLS handshakes included)",
+                         client=client)
+            transport.abort()
+            return
+        self.handshaking += 1
         loop = asyncio.get_running_loop()
         handshake: asyncio.Future[None] = loop.create_future()
         handshake.add_done_callback(lambda f: self._handshake_done(f, client))
@@ -71,6 +83,7 @@ class Listener:
         tls.connection_made(transport)
 
     def _handshake_done(self, fut: asyncio.Future[None], client: str | None) -> None:
+        self.handshaking -= 1
         exc = None if fut.cancelled() else fut.exception()
         if exc is None:
             return

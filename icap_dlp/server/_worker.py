@@ -180,7 +180,8 @@ class Worker:
         sock.listen(1024)
         sock.setblocking(False)
         listener = Listener(self._client, self.allow, tls, handshake_timeout=self.settings.header_timeout,
-                            refusals=self.refusals)
+                            refusals=self.refusals, open_connections=lambda: len(self.connections),
+                            max_connections=self.settings.max_connections)
         return [await asyncio.get_running_loop().create_server(listener.protocol, sock=sock)]
 
     async def serve(self, sock: socket.socket | None, on_ready: Callable[[], None] | None = None,

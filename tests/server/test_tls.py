@@ -242,3 +242,25 @@ def test_a_half_written_pair_keeps_the_last_good_certificate(tmp_path: Path, pki
         assert options_status(tport, client_ctx(pki)) == 200
     finally:
         srv.stop()
+
+
+def test_pending_handshakes_count_against_max_connections(tmp_path: Path, pki: Pki) -> None:
+    mport = free_port()
+    # a long handshake timeout: the silent client below must hold its slot for the whole test
+    srv, tport = tls_server(tmp_path, pki, "--max-connections", "1", "--metrics-port", str(mport),
+                            "--header-timeout", "300")
+    try:
+        def ok() -> bool:
+            try:
+                return options_status(tport, client_ctx(pki)) == 200
+            except (ssl.SSLError, ConnectionError, IcapClientError):
+                return False
+
+        wait_until(ok)  # the harness's readiness probe has gone
+        # a client that connects and never sends its ClientHello holds the only slot
+        with socket.create_connection(("127.0.0.1", tport), timeout=10):
+            wait_until(lambda: not ok())
+            wait_until(lambda: 'icap_dlp_clients_refused_total{reason="busy"}' in scrape(mport))
+        wait_until(ok)  # its slot is free again once it leaves
+    finally:
+        srv.stop()
