@@ -1,5 +1,8 @@
 # icap-dlp: slim runtime image. Build: docker build -t icap-dlp .
 # Run:   docker run -p 1344:1344 -p 9344:9344 icap-dlp
+# ICAPS: mount a certificate and key and set ICAP_DLP_TLS_CERT / ICAP_DLP_TLS_KEY (port 11344;
+#        ICAP_DLP_TLS_CLIENT_CA for client certificates, ICAP_DLP_PLAIN_ICAP=false for TLS only).
+#        Kubernetes manifests: deploy/kubernetes (read-only root: TMPDIR and the audit spool are emptyDirs).
 # Policies and detectors are mountable: -v ./policies:/etc/icap-dlp/policies:ro
 #        and ICAP_DLP_POLICY=/etc/icap-dlp/policies (ICAP_DLP_DETECTORS for extra detector files).
 # Keys come from mounted secrets or env vars filled by a secrets manager, never from policy files:
@@ -20,14 +23,16 @@ RUN groupadd --system --gid 10001 icapdlp \
 COPY --from=build /install /usr/local
 COPY policies /etc/icap-dlp/policies
 ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     ICAP_DLP_HOST=0.0.0.0 \
     ICAP_DLP_PORT=1344 \
     ICAP_DLP_METRICS_HOST=0.0.0.0 \
     ICAP_DLP_METRICS_PORT=9344
 USER 10001:10001
-EXPOSE 1344 9344
+EXPOSE 1344 11344 9344
+# /readyz (503 = not ready): works with --no-plain-icap too, and checks every worker
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import sys; from icap_dlp.client import IcapClient; c = IcapClient('127.0.0.1', 1344, 2.0); sys.exit(0 if c.options('respmod').status == 200 else 1)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/readyz' % os.environ['ICAP_DLP_METRICS_PORT'], timeout=2)"]
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["icap-dlp"]
 CMD ["serve"]

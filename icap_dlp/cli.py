@@ -50,6 +50,9 @@ def _serve(args: argparse.Namespace) -> int:
     watch = [Path(settings.policy) if settings.policy else default_policy_path()]
     if settings.detectors:
         watch.append(Path(settings.detectors))
+    if os.environ.get(HMAC_KEY_FILE_ENV):
+        # a rotated key file (a Secret's ..data swap, Vault Agent's rewrite) reloads like SIGHUP
+        watch.append(Path(os.environ[HMAC_KEY_FILE_ENV]))
     try:
         return Master(settings, build_inspector, watch=watch, snapshot=policy_snapshot).run()
     finally:

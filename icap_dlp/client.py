@@ -7,6 +7,7 @@ over one persistent connection; it is not a general-purpose library.
 from __future__ import annotations
 
 import socket
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -66,24 +67,40 @@ def _http_head(raw: bytes) -> HttpMessage:
 class IcapClient:
     """One persistent connection to ``icap://host:port``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 1344, timeout: float = 30.0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 1344, timeout: float = 30.0, *,
+                 tls: ssl.SSLContext | None = None, source: str | None = None) -> None:
+        """``tls``: speak ICAPS with this client context (its certificate, if any, is sent);
+        ``source``: bind the local end to this address (pick a loopback alias in tests)."""
         self.host = host
         self.port = port
         self.timeout = timeout
+        self.tls = tls
+        self.source = source
         self._sock: socket.socket | None = None
         self._buf = bytearray()
         self.connects = 0  # connections opened: a keep-alive test asserts it stays 1
 
     @classmethod
     def from_url(cls, url: str, timeout: float = 30.0) -> IcapClient:
+        """``icap://host:port`` or ``icaps://host:port`` (verified against the system CAs)."""
         u = urlsplit(url)
+        if u.scheme == "icaps":
+            return cls(u.hostname or "127.0.0.1", u.port or 11344, timeout, tls=ssl.create_default_context())
         return cls(u.hostname or "127.0.0.1", u.port or 1344, timeout)
 
     # -- connection -------------------------------------------------------------------------
     def connect(self) -> None:
         if self._sock is None:
-            self._sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
-            self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = socket.create_connection((self.host, self.port), timeout=self.timeout,
+                                            source_address=(self.source, 0) if self.source else None)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.tls is not None:
+                try:
+                    sock = self.tls.wrap_socket(sock, server_hostname=self.host)
+                except (OSError, ssl.SSLError):
+                    sock.close()
+                    raise
+            self._sock = sock
             self._buf.clear()
             self.connects += 1
 

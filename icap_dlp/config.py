@@ -16,13 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icap_dlp._yaml import load_yaml_file, pydantic_errors
 from icap_dlp.errors import ConfigError, ConfigErrors
 
 ENV_PREFIX = "ICAP_DLP_"
 FailMode = Literal["open", "closed"]
+DEFAULT_TLS_PORT = 11344
 
 
 class Settings(BaseModel):
@@ -33,8 +34,22 @@ class Settings(BaseModel):
     # -- listener and processes -------------------------------------------------------------
     host: str = Field("127.0.0.1", description="address to listen on")
     port: int = Field(1344, ge=0, le=65535, description="ICAP port")
-    workers: int = Field(0, ge=0, le=256, description="worker processes (0 = one per CPU core)")
+    workers: int = Field(0, ge=0, le=256,
+                         description="worker processes (0 = the CPUs this process may use: affinity, cgroup quota)")
     uvloop: bool = Field(True, description="use uvloop when installed")
+    # -- ICAPS (TLS) and who may connect -----------------------------------------------------
+    plain_icap: bool = Field(True, description="serve plain ICAP on --port (--no-plain-icap: ICAPS only)")
+    tls_port: int | None = Field(
+        None, ge=0, le=65535, description="ICAPS port (default 11344 when --tls-cert is set)")
+    tls_cert: str | None = Field(None, description="PEM server certificate (chain) for ICAPS")
+    tls_key: str | None = Field(None, description="PEM private key of --tls-cert")
+    tls_client_ca: str | None = Field(
+        None, description="PEM CA bundle: ICAPS clients must present a certificate it signed (mTLS)")
+    tls_reload_interval: float = Field(
+        5.0, gt=0, description="seconds between checks of the TLS files for an in-place rotation")
+    allow_clients: str | None = Field(
+        None, description="comma-separated CIDRs allowed to connect (default: any); others are closed "
+                          "before any TLS or ICAP byte")
     # -- policy -----------------------------------------------------------------------------
     policy: str | None = Field(None, description="policy file or folder (default: the embedded policy)")
     detectors: str | None = Field(
@@ -110,7 +125,41 @@ class Settings(BaseModel):
 
     @property
     def worker_count(self) -> int:
-        return self.workers or os.cpu_count() or 1
+        if self.workers:
+            return self.workers
+        from icap_dlp.cpus import usable_cpus
+
+        return usable_cpus()
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def effective_tls_port(self) -> int | None:
+        """The ICAPS port, or None when TLS is not configured."""
+        if not self.tls_enabled:
+            return None
+        return DEFAULT_TLS_PORT if self.tls_port is None else self.tls_port
+
+    @model_validator(mode="after")
+    def _check_listeners(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("--tls-cert and --tls-key go together")
+        if self.tls_cert is None and (self.tls_client_ca is not None or self.tls_port is not None):
+            raise ValueError("--tls-port and --tls-client-ca need --tls-cert and --tls-key")
+        if not self.plain_icap and self.tls_cert is None:
+            raise ValueError("--no-plain-icap needs ICAPS (--tls-cert and --tls-key): nothing would listen")
+        if self.allow_clients is not None:
+            from icap_dlp.allowlist import parse_networks
+
+            try:
+                parse_networks(self.allow_clients)
+            except ConfigError as exc:
+                raise ValueError(f"--allow-clients: {exc.message}") from exc
+        if self.plain_icap and self.port and self.port == self.effective_tls_port:
+            raise ValueError("--port and --tls-port must differ")
+        return self
 
 
 def _field_kind(annotation: Any) -> type:

@@ -14,30 +14,16 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from icap_dlp.icap import IcapRequest, Method
+from icap_dlp.identity import IdentityResolver
+from icap_dlp.identity import decode_user as decode_user  # re-exported (it lived here)
 from icap_dlp.model import Direction, RequestContext
 from icap_dlp.policy import GlobalSettings
 
 _MAX_CONTEXT = 2048
-
-
-def decode_user(raw: str | None, encoding: str) -> str | None:
-    if not raw:
-        return None
-    raw = raw.strip()
-    if encoding == "plain":
-        return raw
-    try:
-        decoded = base64.b64decode(raw, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        if encoding == "base64":
-            return None
-        return raw
-    if encoding == "auto" and (not decoded.isprintable() or not decoded):
-        return raw
-    return decoded
 
 
 def encode_context(data: dict[str, str], key: bytes | None) -> str:
@@ -46,7 +32,9 @@ def encode_context(data: dict[str, str], key: bytes | None) -> str:
     return f"v1.{payload}.{sig}"
 
 
-def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
+def decode_context(value: str | None, key: bytes | Sequence[bytes] | None) -> dict[str, str]:
+    """``key``: one key, or every key of the ring (newest first: during a rotation a peer may
+    still sign with the previous one)."""
     if not value or len(value) > _MAX_CONTEXT:
         return {}
     parts = value.strip().split(".")
@@ -54,8 +42,9 @@ def decode_context(value: str | None, key: bytes | None) -> dict[str, str]:
         return {}
     payload, sig = parts[1], parts[2]
     if key is not None:
-        want = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()[:32]
-        if not hmac.compare_digest(want, sig):
+        keys = (key,) if isinstance(key, bytes) else tuple(key)
+        wants = (hmac.new(k, payload.encode(), hashlib.sha256).hexdigest()[:32] for k in keys)
+        if not any(hmac.compare_digest(want, sig) for want in wants):
             return {}
     try:
         data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
@@ -76,18 +65,12 @@ def _url_host(url: str) -> str | None:
 
 
 def build_context(req: IcapRequest, client: str | None, settings: GlobalSettings,
-                  key: bytes | None) -> RequestContext:
-    ident = settings.identity
+                  key: bytes | Sequence[bytes] | None,
+                  identity: IdentityResolver | None = None) -> RequestContext:
+    """``identity``: the policy version's resolver (built with its JWKS); None: headers only."""
     direction = Direction.REQMOD if req.method is Method.REQMOD else Direction.RESPMOD
     http_req = req.http_request
-    user = decode_user(req.headers.get(ident.user_header), ident.user_encoding)
-    groups_raw = req.headers.get(ident.groups_header)
-    if http_req is not None:
-        if ident.http_user_header and not user:
-            user = http_req.headers.get(ident.http_user_header)
-        if ident.http_groups_header and not groups_raw:
-            groups_raw = http_req.headers.get(ident.http_groups_header)
-    groups = tuple(g.strip() for g in (groups_raw or "").split(ident.groups_separator) if g.strip())
+    who = (identity or IdentityResolver(settings.identity)).resolve(req)
     url = http_req.target if http_req is not None else None
     host = None
     if http_req is not None:
@@ -103,8 +86,9 @@ def build_context(req: IcapRequest, client: str | None, settings: GlobalSettings
     shared = decode_context(req.headers.get(settings.context_header), key)
     client_ip = req.headers.get("X-Client-IP") or client
     return RequestContext(
-        direction=direction, service=req.service, client_ip=client_ip, user=user, groups=groups,
+        direction=direction, service=req.service, client_ip=client_ip, user=who.user, groups=who.groups,
         http_method=http_req.method if http_req is not None else None, url=url, host=host,
         content_type=ctype, mcp_method=shared.get("m"), tool=shared.get("t"),
         extra={"jsonrpc_id": shared["i"]} if "i" in shared else {},
+        authenticated=who.authenticated, identity_source=who.source, token_error=who.token_error,
     )

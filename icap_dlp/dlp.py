@@ -21,7 +21,11 @@ from typing import Any
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import Engine, load_library
-from icap_dlp.errors import ConfigError, InspectionError
+from icap_dlp.errors import InspectionError
+from icap_dlp.identity import IdentityResolver
+from icap_dlp.keys import HMAC_KEY_ENV as HMAC_KEY_ENV  # re-exported: the CLI reads them here
+from icap_dlp.keys import HMAC_KEY_FILE_ENV as HMAC_KEY_FILE_ENV
+from icap_dlp.keys import KeyRing, load_key_ring
 from icap_dlp.model import Action, Finding, RequestContext, Segment
 from icap_dlp.policy import (
     Decision,
@@ -35,27 +39,11 @@ from icap_dlp.policy import (
 
 log = logging.getLogger("icap_dlp.dlp")
 
-HMAC_KEY_ENV = "ICAP_DLP_HMAC_KEY"
-HMAC_KEY_FILE_ENV = "ICAP_DLP_HMAC_KEY_FILE"
-
 
 def load_hmac_key() -> bytes | None:
-    """The keyed-hash key: from the file named by ICAP_DLP_HMAC_KEY_FILE, else ICAP_DLP_HMAC_KEY."""
-    path = os.environ.get(HMAC_KEY_FILE_ENV)
-    if path:
-        try:
-            data = Path(path).read_bytes().strip()
-        except OSError as exc:
-            raise ConfigError(f"cannot read the HMAC key file: {exc.strerror}", field=HMAC_KEY_FILE_ENV) from exc
-        if len(data) < 16:
-            raise ConfigError("the HMAC key must be at least 16 bytes", field=HMAC_KEY_FILE_ENV)
-        return data
-    value = os.environ.get(HMAC_KEY_ENV)
-    if value:
-        if len(value) < 16:
-            raise ConfigError("the HMAC key must be at least 16 bytes", field=HMAC_KEY_ENV)
-        return value.encode()
-    return None
+    """The signing (newest) key of ICAP_DLP_HMAC_KEY_FILE, else ICAP_DLP_HMAC_KEY (see icap_dlp.keys)."""
+    ring = load_key_ring()
+    return ring.signing.secret if ring is not None else None
 
 
 @dataclass(frozen=True)
@@ -68,10 +56,20 @@ class Bundle:
     key: bytes
     istag: str
     content_limits: Any
+    key_ring: KeyRing | None = None  # ``key`` is its newest; all of them verify X-DLP-Context
+    identity: IdentityResolver | None = None  # token verification (JWKS) of this policy version
 
     @property
     def version(self) -> str:
         return self.policy.version
+
+    @property
+    def key_id(self) -> str:
+        return self.key_ring.signing.id if self.key_ring is not None else "ephemeral"
+
+    @property
+    def verify_keys(self) -> tuple[bytes, ...]:
+        return self.key_ring.secrets if self.key_ring is not None else (self.key,)
 
 
 def load_bundle(settings: Settings, policy_path: str | Path | None = None,
@@ -95,14 +93,15 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None,
     policy = compile_policy(path, frozenset(lookup), library_lookup=lookup,
                             library_hash=library.fingerprint, ner_ids=ner_ids, texts=texts)
     engine = make_engine(library, policy)
-    key = load_hmac_key()
-    if key is None:
-        # No configured key: tokens and fingerprints are keyed per process (not comparable across
-        # instances). Configure ICAP_DLP_HMAC_KEY(_FILE) for stable hashed tokens.
-        key = os.urandom(32)
+    ring = load_key_ring()  # re-read on every reload (SIGHUP): a rotated key file takes effect
+    # No configured key: tokens and fingerprints are keyed per process (not comparable across
+    # instances). Configure ICAP_DLP_HMAC_KEY(_FILE) for stable hashed tokens.
+    key = ring.signing.secret if ring is not None else os.urandom(32)
     istag = "dlp-" + policy.content_hash[:24]
     limits = content.ContentLimits(max_decoded_bytes=settings.max_body_bytes * 4)
-    return Bundle(policy, library, engine, key, istag, limits)
+    # a relative jwks_file is relative to the policy (its folder, or the file's folder)
+    identity = IdentityResolver.build(policy.settings.identity, base=path if path.is_dir() else path.parent)
+    return Bundle(policy, library, engine, key, istag, limits, ring, identity)
 
 
 def make_engine(library: Any, policy: Policy) -> Any:

@@ -68,6 +68,7 @@ def observe(report: Any, elapsed: float) -> None:
     method = report.request.method.value
     _child(REQUESTS, method, report.request.service, report.action.value, str(report.status)).inc()
     _child(LATENCY, method).observe(elapsed)
+    observe_identity(report.ctx)
     if report.failure:
         reason, _, mode = report.failure.partition(":")
         _child(FAILURES, reason, mode).inc()
@@ -152,3 +153,19 @@ def start_server(host: str, port: int, ready: ReadyCheck) -> ThreadingHTTPServer
     threading.Thread(target=srv.serve_forever, name="icap-dlp-metrics", daemon=True).start()
     log.info("metrics listening", extra={"fields": {"address": f"http://{host}:{srv.server_address[1]}"}})
     return srv
+
+
+# -- enterprise deployment: client allow-list, ICAPS, identity (issue 15) --------------------------
+CLIENTS_REFUSED = Counter("icap_dlp_clients_refused",
+                          "Connections closed before any ICAP byte: not_allowed (--allow-clients), "
+                          "tls_handshake (no/invalid client certificate, no common protocol or suite), "
+                          "tls_closed (the client left before finishing the handshake), busy (--max-connections "
+                          "reached by connections and TLS handshakes)", ["reason"])
+TLS_RELOADS = Counter("icap_dlp_tls_reloads", "TLS certificate reloads", ["result"])
+IDENTITY = Counter("icap_dlp_identity", "Transactions by identity source (jwt, proxy, none) and, for a "
+                   "presented token that gave no identity, why (expired, bad signature ...)", ["source", "token_error"])
+
+
+def observe_identity(ctx: Any) -> None:
+    if ctx is not None:
+        _child(IDENTITY, ctx.identity_source or "none", ctx.token_error or "").inc()

@@ -82,3 +82,6 @@ class RequestContext:
     mcp_method: str | None = None
     tool: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    authenticated: bool = False  # user from a verified token (or trusted proxy headers)
+    identity_source: str | None = None  # "jwt" | "proxy" | None
+    token_error: str | None = None  # why a presented token gave no identity (audited)

@@ -67,7 +67,8 @@ class DlpTransaction:
         self.settings = inspector.settings
         self.request = request
         self.incident = new_incident_id()
-        self.ctx = build_context(request, client, self.bundle.policy.settings, self.bundle.key)
+        self.ctx = build_context(request, client, self.bundle.policy.settings, self.bundle.verify_keys,
+                                 self.bundle.identity)
         self.report = Report(self.incident, request, self.ctx, self.bundle)
         head = self._head()
         self.content_type = head.headers.get("Content-Type") if head is not None else None

@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import platform
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -29,9 +30,10 @@ from icap_dlp.client import IcapClient, encode_chunked, encode_head, reqmod_head
 
 
 def _loop(port: int, scenario: str, seconds: float, preview: int | None, allow_204: bool,
-          out: mp.Queue, service: str | None = None) -> None:  # type: ignore[type-arg]
+          out: mp.Queue, service: str | None = None, tls_ca: str | None = None) -> None:  # type: ignore[type-arg]
     _, method, ctype, body = SCENARIOS[scenario]
-    c = IcapClient("127.0.0.1", port, timeout=60)
+    tls = ssl.create_default_context(cafile=tls_ca) if tls_ca else None
+    c = IcapClient("127.0.0.1", port, timeout=60, tls=tls)
     lat: list[float] = []
     errors = 0
     statuses: dict[int, int] = {}
@@ -219,9 +221,12 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes] | None = None, timeou
 
 def measure(port: int, scenario: str, *, connections: int = 8, seconds: float = 10, preview: int | None = None,
             allow_204: bool = True, service: str | None = None, server_pid: int | None = None,
-            raw: bool = False, depth: int = 1) -> dict[str, object]:
+            raw: bool = False, depth: int = 1, tls_ca: str | None = None) -> dict[str, object]:
     """Closed loop: ``connections`` client processes, each one keep-alive connection; ``raw``: one
-    asyncio process for all connections, sending pre-built bytes (no preview)."""
+    asyncio process for all connections, sending pre-built bytes (no preview). ``tls_ca``: the port
+    is ICAPS, verified against this CA (not with ``raw``)."""
+    if raw and tls_ca:
+        raise ValueError("--raw does not speak TLS")
     q: mp.Queue = mp.Queue()  # type: ignore[type-arg]
     tree = _tree(server_pid) if server_pid else []
     cpu0 = _cpu_seconds(tree)
@@ -229,7 +234,7 @@ def measure(port: int, scenario: str, *, connections: int = 8, seconds: float = 
         procs = [mp.Process(target=_raw_loop,
                             args=(port, scenario, seconds, connections, service, allow_204, depth, q))]
     else:
-        procs = [mp.Process(target=_loop, args=(port, scenario, seconds, preview, allow_204, q, service))
+        procs = [mp.Process(target=_loop, args=(port, scenario, seconds, preview, allow_204, q, service, tls_ca))
                  for _ in range(connections)]
     for p in procs:
         p.start()
@@ -293,6 +298,7 @@ def main() -> int:
     ap.add_argument("--raw", action="store_true",
                     help="one asyncio client process sending pre-built requests (a lighter load generator)")
     ap.add_argument("--depth", type=int, default=1, help="--raw: requests pipelined per connection")
+    ap.add_argument("--tls-ca", default=None, help="--port is ICAPS: verify the server with this CA file")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     server = None
@@ -303,7 +309,7 @@ def main() -> int:
         res = measure(port, args.scenario, connections=args.connections, seconds=args.seconds,
                       preview=None if args.preview < 0 else args.preview, allow_204=not args.no204,
                       service=args.service, server_pid=server.pid if server is not None else args.server_pid,
-                      raw=args.raw, depth=args.depth)
+                      raw=args.raw, depth=args.depth, tls_ca=args.tls_ca)
         if server is not None:
             res["worker_rss_mb"] = worker_rss_mb(server.pid)
         print(json.dumps(res) if args.json else "\n".join(f"{k:>14}: {v}" for k, v in res.items()))

@@ -11,8 +11,10 @@ until the server's header timeout closes them.
 
 Every ``--sample`` seconds the RSS of each worker is read from /proc. The verdict compares each
 worker's RSS at the end with its RSS at ``--from`` seconds (default 120: after warm-up): within
-``--tolerance`` (10 %) is a plateau. A worker that was restarted (new PID) fails the run. Prints
-one JSON line per sample and a summary; exit 1 when the plateau or the traffic checks fail.
+``--tolerance`` (10 %) is a plateau (``rss_plateau``). A worker that was restarted (new PID)
+fails it. Every answer is checked too (``traffic_ok``: clean bodies 204, secrets never passed,
+malformed and slow clients answered 4xx). Prints one JSON line per sample and a summary; exit 1
+when either check fails.
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ def soak(port: int, server_pid: int, seconds: float, threads: int, sample: float
     last = samples[-1]
     verdict: dict[str, object] = {"seconds": seconds, "requests": sum(outcomes.values()),
                                   "failures": {k: v for k, v in outcomes.items() if k != "ok"}, "workers": {}}
-    ok = not verdict["failures"]
+    ok = True
     for pid in workers:
         a = first["rss_mb"].get(str(pid))  # type: ignore[attr-defined]
         b = last["rss_mb"].get(str(pid))  # type: ignore[attr-defined]
@@ -156,7 +158,8 @@ def soak(port: int, server_pid: int, seconds: float, threads: int, sample: float
         verdict["workers"][str(pid)] = {"rss_at_from_mb": a, "rss_end_mb": b,  # type: ignore[index]
                                         "growth": round(growth, 3)}
         ok = ok and growth <= tolerance
-    verdict["plateau"] = ok
+    verdict["rss_plateau"] = ok
+    verdict["traffic_ok"] = not verdict["failures"]
     return verdict
 
 
@@ -176,7 +179,7 @@ def main() -> int:
         server.terminate()
         server.wait(60)
     print(json.dumps({"verdict": verdict}))
-    return 0 if verdict["plateau"] else 1
+    return 0 if verdict["rss_plateau"] and verdict["traffic_ok"] else 1
 
 
 if __name__ == "__main__":

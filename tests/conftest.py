@@ -104,3 +104,13 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     srv = start_server(tmp_path_factory.mktemp("shared-server"), "--workers", "2")
     yield srv
     srv.stop()
+
+
+def wait_until(cond: Callable[[], bool], timeout: float = 60.0, interval: float = 0.05) -> None:
+    """Poll ``cond`` until it holds; AssertionError after ``timeout`` seconds (never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

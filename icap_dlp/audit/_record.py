@@ -53,6 +53,9 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "client_ip": ctx.client_ip,
         "user": ctx.user,
         "groups": list(ctx.groups),
+        "identity": {"source": getattr(ctx, "identity_source", None),
+                     "authenticated": getattr(ctx, "authenticated", False),
+                     "token_error": getattr(ctx, "token_error", None)},
         "http": {"method": ctx.http_method, "host": ctx.host or host, "path": path,
                  "content_type": ctx.content_type},
         "mcp": None,
@@ -64,6 +67,7 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "bytes_inspected": 0,
         "timings_ms": {"total": round((report.finished_at - report.started) * 1000, 3)},
         "policy": {"name": bundle.policy.name, "version": bundle.policy.version},
+        "key_id": getattr(bundle, "key_id", None),  # the HMAC key of the fingerprints and hashes
         "failure": report.failure,
     }
     if res is not None:

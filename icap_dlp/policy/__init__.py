@@ -12,13 +12,15 @@ from icap_dlp.policy._policy import (
     load_policy_docs,
     read_policy_texts,
 )
-from icap_dlp.policy._schema import GlobalSettings, Operator, PolicyFile, json_schema
+from icap_dlp.policy._schema import GlobalSettings, Identity, Jwt, Operator, PolicyFile, json_schema
 
 __all__ = [
     "FAILURE_REASONS",
     "CompiledRule",
     "Decision",
     "GlobalSettings",
+    "Identity",
+    "Jwt",
     "LoadedTest",
     "Located",
     "Operator",

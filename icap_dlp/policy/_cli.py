@@ -73,6 +73,7 @@ def _test(args: argparse.Namespace) -> int:
             direction=Direction(inp.direction), service=inp.direction, client_ip=inp.client_ip,
             user=inp.user, groups=tuple(inp.groups), http_method=inp.http_method, url=inp.url,
             host=urlsplit(inp.url).hostname, content_type=inp.content_type, tool=inp.tool,
+            authenticated=inp.user is not None if inp.authenticated is None else inp.authenticated,
         )
         res = inspect_message(bundle, ctx, body.encode(), content_type=inp.content_type)
         out = (res.body if res.body is not None else body.encode()).decode("utf-8", "replace")

@@ -100,6 +100,9 @@ def compile_condition(cond: Condition | None, doc: YamlDoc, path: tuple[str | in
     if cond.client_ip is not None:
         ip_m = _cidrs(cond.client_ip, doc, (*path, "client_ip"))
         checks.append(lambda ctx, partial: ip_m(ctx.client_ip))
+    if cond.authenticated is not None:
+        want_auth = cond.authenticated
+        checks.append(lambda ctx, partial: ctx.authenticated is want_auth)
     if cond.all is not None:
         subs = [compile_condition(c, doc, (*path, "all", i)) for i, c in enumerate(cond.all)]
         checks.append(lambda ctx, partial: all(s(ctx, partial) for s in subs))

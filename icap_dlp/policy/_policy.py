@@ -24,6 +24,7 @@ from icap_dlp.policy._conditions import (
     compile_exceptions,
 )
 from icap_dlp.policy._schema import (
+    Condition,
     Failure,
     GlobalSettings,
     Operator,
@@ -125,7 +126,8 @@ class Policy:
 
     def could_apply(self, ctx: RequestContext) -> bool:
         """From headers alone: might any rule act on this message's body?"""
-        return any(r.rule.enabled and r.detectors is not None and r.when(ctx, True) for r in self.rules)
+        return any(r.rule.enabled and (r.detectors is not None or r.action is not Action.ALLOW)
+                   and r.when(ctx, True) for r in self.rules)
 
     def evaluate(self, ctx: RequestContext, findings: Sequence[Sequence[Finding]],
                  values: Sequence[str], tally: Counter[str] | None = None) -> Decision:
@@ -291,8 +293,28 @@ def compile_policy(path: str | Path, library_ids: frozenset[str], *,
         if r.detectors and r.rule.enabled:
             ids |= r.detectors
     name = docs[0][1].name if len(docs) == 1 else ", ".join(pf.name for _, pf in docs)
-    return Policy(name, [d.file for d, _ in docs], settings or GlobalSettings(), rules, frozenset(ids),
+    settings = settings or GlobalSettings()
+    if settings.identity.required:
+        if IDENTITY_RULE in seen_ids:
+            raise ConfigError(f"rule id {IDENTITY_RULE!r} is reserved when identity.required is set",
+                              file=seen_ids[IDENTITY_RULE])
+        rules.append(identity_required_rule(settings, settings_file))
+    return Policy(name, [d.file for d, _ in docs], settings, rules, frozenset(ids),
                   detector_paths, hasher.hexdigest(), tests)
+
+
+IDENTITY_RULE = "identity-required"
+
+
+def identity_required_rule(settings: GlobalSettings, file: str) -> CompiledRule:
+    """``identity.required``: a request without a verified identity meets this built-in rule
+    (``when: {authenticated: false}``, action ``identity.unauthenticated_action``), whatever the
+    body holds; it shows in decisions and audit records under its id."""
+    rule = Rule(id=IDENTITY_RULE, action=settings.identity.unauthenticated_action,
+                description="identity.required: no verified identity",
+                when=Condition(authenticated=False))
+    return CompiledRule(rule, file, None, lambda ctx, partial: not ctx.authenticated, None,
+                        CompiledExceptions(frozenset(), (), lambda ctx: False), None)
 
 
 def _compile_rule(rule: Rule, doc: YamlDoc, path: tuple[str | int, ...], library_ids: frozenset[str],

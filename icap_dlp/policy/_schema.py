@@ -7,7 +7,9 @@ The JSON Schema published in ``schemas/policy.schema.json`` is generated from th
 from __future__ import annotations
 
 import json
+import typing
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -45,8 +47,51 @@ class GlobalFailure(Failure):
     audit: FailMode | None = None
 
 
+JwtAlgorithm = Literal["RS256", "PS256", "ES256", "EdDSA"]
+
+
+class Jwt(_Strict):
+    """OIDC access/ID tokens verified against the identity provider's keys (JWKS)."""
+
+    jwks_file: str | None = Field(None, description="a JWKS document on disk (re-read on reload)")
+    jwks_url: str | None = Field(
+        None, description="https URL of the JWKS (http only for loopback); fetched off the event loop")
+    jwks_ca_file: str | None = Field(None, description="CA bundle for jwks_url (default: the system CAs)")
+    jwks_timeout: float = Field(5.0, gt=0, le=60, description="seconds for one JWKS fetch")
+    jwks_cache_seconds: float = Field(3600, ge=10, description="refresh the JWKS after this age")
+    jwks_refresh_interval: float = Field(
+        30, ge=0, description="at most one refresh per this many seconds when a token names an unknown kid")
+    issuer: str = Field(min_length=1, description="required iss claim")
+    audience: StrList = Field(description="accepted aud values (the token must name one)")
+    user_claim: str = Field("sub", description="claim with the user: sub, email, preferred_username ...")
+    groups_claim: str | None = Field(
+        "groups", description="list claim with the groups; a dotted path such as realm_access.roles works")
+    header: str = Field(
+        "Authorization",
+        description="encapsulated HTTP request header with the token (Authorization: Bearer ..., or a "
+                    "header such as X-Forwarded-Access-Token that holds the bare token)")
+    algorithms: list[JwtAlgorithm] = Field(
+        default_factory=lambda: list(typing.get_args(JwtAlgorithm)), min_length=1,
+        description="accepted signature algorithms (none and HMAC are never accepted)")
+    leeway: float = Field(60, ge=0, le=300, description="seconds of clock skew allowed on exp and nbf")
+
+    _norm = field_validator("audience", mode="before")(_listify)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Jwt:
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise ValueError("give exactly one of jwks_file and jwks_url")
+        if self.jwks_url is not None:
+            u = urlsplit(self.jwks_url)
+            loopback = u.hostname in ("localhost", "127.0.0.1", "::1") or (u.hostname or "").startswith("127.")
+            if u.scheme != "https" and not (u.scheme == "http" and loopback):
+                raise ValueError("jwks_url must be https (http only for a loopback address)")
+        return self
+
+
 class Identity(_Strict):
-    """Where users and groups come from (set by the proxy or API gateway after SSO/OIDC)."""
+    """Where users and groups come from: a verified OIDC token (``jwt``), else headers set by the
+    proxy or API gateway after SSO (when ``trust_proxy_headers``)."""
 
     user_header: str = "X-Authenticated-User"
     user_encoding: Literal["auto", "base64", "plain"] = "auto"
@@ -55,6 +100,15 @@ class Identity(_Strict):
     http_user_header: str | None = Field(
         None, description="an encapsulated HTTP request header with the user (API gateways)")
     http_groups_header: str | None = None
+    jwt: Jwt | None = None
+    trust_proxy_headers: bool = Field(
+        True, description="use the header-supplied identity when no verified token is present; "
+                          "false: only a verified token identifies a user")
+    required: bool = Field(
+        False, description="a request without a verified identity (authenticated: false) triggers the "
+                           "built-in rule identity-required")
+    unauthenticated_action: ActionName = Field(
+        "block", description="the action of the identity-required rule (monitor while rolling out)")
 
 
 class Operator(_Strict):
@@ -98,6 +152,8 @@ class Condition(_Strict):
     user: list[str] | None = None
     group: list[str] | None = None
     client_ip: list[str] | None = Field(None, description="CIDR ranges")
+    authenticated: bool | None = Field(
+        None, description="true: the user comes from a verified token (or trusted proxy headers)")
     all: list[Condition] | None = None
     any: list[Condition] | None = None
     not_: Condition | None = Field(None, alias="not")
@@ -157,6 +213,8 @@ class TestInput(_Strict):
     http_method: str = "POST"
     user: str | None = None
     groups: list[str] = Field(default_factory=list)
+    authenticated: bool | None = Field(
+        None, description="a verified identity (condition authenticated); default: true when user is given")
     tool: str | None = None
     client_ip: str | None = None
 

@@ -21,6 +21,7 @@ from typing import Any
 from icap_dlp._logging import setup_logging
 from icap_dlp.config import Settings
 from icap_dlp.errors import ConfigError
+from icap_dlp.server._tls import TlsContextHolder
 from icap_dlp.server._worker import InspectorFactory, make_socket, run_worker
 
 log = logging.getLogger("icap_dlp.master")
@@ -85,19 +86,36 @@ class Master:
         self._snap = _snapshot(self.watch)
         self._last_watch = time.monotonic()
 
-    def _check_port(self) -> int:
+    def _check_port(self, port: int | None = None, field: str = "port") -> int:
         """Fail fast, with a clear message, when the address is taken; resolve port 0."""
+        port = self.settings.port if port is None else port
         try:
-            probe = make_socket(self.settings.host, self.settings.port, reuse_port=False)
+            probe = make_socket(self.settings.host, port, reuse_port=False)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise ConfigError(f"{self.settings.host}:{self.settings.port} is already in use",
-                                  field="port") from exc
-            raise ConfigError(f"cannot listen on {self.settings.host}:{self.settings.port}: {exc.strerror}",
+                raise ConfigError(f"{self.settings.host}:{port} is already in use", field=field) from exc
+            raise ConfigError(f"cannot listen on {self.settings.host}:{port}: {exc.strerror}",
                               field="host") from exc
         port = int(probe.getsockname()[1])
         probe.close()
         return port
+
+    def _check_listeners(self) -> list[str]:
+        """Probe the plain and ICAPS ports, load the TLS files once (a bad certificate stops
+        start-up with its file name), pin resolved ports; return the listening addresses."""
+        update: dict[str, int] = {}
+        addresses = []
+        if self.settings.plain_icap:
+            update["port"] = self._check_port()
+            addresses.append(f"icap://{self.settings.host}:{update['port']}")
+        tls_port = self.settings.effective_tls_port
+        if tls_port is not None:
+            TlsContextHolder.from_settings(self.settings)
+            update["tls_port"] = self._check_port(tls_port, "tls_port")
+            addresses.append(f"icaps://{self.settings.host}:{update['tls_port']}"
+                             + (" (client certificates required)" if self.settings.tls_client_ca else ""))
+        self.settings = self.settings.model_copy(update=update)
+        return addresses
 
     def _spawn(self, index: int, timeout: float = 120.0) -> None:
         recv, send = self.ctx.Pipe(duplex=False)
@@ -151,9 +169,7 @@ class Master:
                 self.health[index] = msg[2]
 
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
-        port = self._check_port()
-        if port != self.settings.port:
-            self.settings = self.settings.model_copy(update={"port": port})
+        addresses = self._check_listeners()
         # Validate the policy once here so a bad file stops start-up with its file:line message;
         # every worker then builds exactly this snapshot.
         self.texts = self.snapshot(self.settings)
@@ -169,7 +185,7 @@ class Master:
             self._terminate_all()
             raise
         log.info(
-            "listening", extra={"fields": {"address": f"icap://{self.settings.host}:{port}",
+            "listening", extra={"fields": {"address": ", ".join(addresses),
                                            "workers": n, "pid": os.getpid()}},
         )
         http = None

@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from icap_dlp import metrics
+from icap_dlp.allowlist import AllowList, RateLimitedLog
 from icap_dlp.config import Settings
 from icap_dlp.icap import error_response
 from icap_dlp.pipeline import Inspector
 from icap_dlp.server._app import Application
 from icap_dlp.server._connection import Connection
+from icap_dlp.server._gate import Listener
+from icap_dlp.server._tls import TlsContextHolder
 
 log = logging.getLogger("icap_dlp.worker")
 
@@ -57,6 +60,9 @@ class Worker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stop = asyncio.Event()
         self._reloading = False
+        self.tls = TlsContextHolder.from_settings(settings)
+        self.allow = AllowList.from_spec(settings.allow_clients)
+        self.refusals = RateLimitedLog()  # one per worker: both listeners share the rate limit
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self.connections) >= self.settings.max_connections or self.app.stopping:
@@ -140,6 +146,7 @@ class Worker:
 
         def record(report: Any) -> None:
             clean = report.action is Action.ALLOW and report.intended is Action.ALLOW and not report.failure
+            clean = clean and not report.ctx.token_error  # a refused token is always recorded
             if clean and (not s.audit_clean_allows or random.random() >= s.audit_sample_clean):
                 return
             audit.emit(build_record(report, worker=self.index, query_mode=s.audit_query))
@@ -150,6 +157,7 @@ class Worker:
         """Build the new version off the event loop, then swap it in. Requests in flight keep the
         version they started with. Reloads asked for meanwhile collapse into the newest one."""
         self._wanted = texts
+        self.check_tls(force=True)  # SIGHUP also re-reads the certificate and key
         if self._reloading:
             return
         self._reloading = True
@@ -189,14 +197,38 @@ class Worker:
     def stop(self) -> None:
         self._stop.set()
 
-    async def serve(self, sock: socket.socket, on_ready: Callable[[], None] | None = None,
-                    control: Any = None) -> None:
+    # -- listeners: allow-list and ICAPS ----------------------------------------------------
+    def check_tls(self, force: bool = False) -> None:
+        if self.tls is None:
+            return
+        failures = self.tls.failures
+        if self.tls.check(force):
+            metrics.TLS_RELOADS.labels("ok").inc()
+        elif self.tls.failures > failures:
+            metrics.TLS_RELOADS.labels("rejected").inc()
+
+    async def _watch_tls(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.tls_reload_interval)
+            self.check_tls()
+
+    async def _listen(self, sock: socket.socket | None, tls: TlsContextHolder | None) -> list[asyncio.Server]:
+        if sock is None:
+            return []
+        sock.listen(1024)
+        sock.setblocking(False)
+        listener = Listener(self._client, self.allow, tls, handshake_timeout=self.settings.header_timeout,
+                            refusals=self.refusals, open_connections=lambda: len(self.connections),
+                            max_connections=self.settings.max_connections)
+        return [await asyncio.get_running_loop().create_server(listener.protocol, sock=sock)]
+
+    async def serve(self, sock: socket.socket | None, on_ready: Callable[[], None] | None = None,
+                    control: Any = None, tls_sock: socket.socket | None = None) -> None:
         loop = asyncio.get_running_loop()
         if control is not None:
             loop.add_reader(control.fileno(), self._on_control, control)
-        sock.listen(1024)
-        sock.setblocking(False)
-        server = await asyncio.start_server(self._client, sock=sock)
+        servers = await self._listen(sock, None) + await self._listen(tls_sock, self.tls)
+        watch_tls = loop.create_task(self._watch_tls()) if self.tls is not None and tls_sock else None
         self._start_audit()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGTERM, self.stop)
@@ -206,11 +238,14 @@ class Worker:
             on_ready()
         self._report_health()  # after "ready": the master reads start-up messages first
         await self._stop.wait()
-        await self._shutdown(server)
+        if watch_tls is not None:
+            watch_tls.cancel()
+        await self._shutdown(servers)
 
-    async def _shutdown(self, server: asyncio.base_events.Server) -> None:
+    async def _shutdown(self, servers: list[asyncio.Server]) -> None:
         self.app.stopping = True
-        server.close()
+        for server in servers:
+            server.close()
         for task, conn in list(self.connections.items()):
             if not conn.busy:
                 task.cancel()
@@ -221,23 +256,32 @@ class Worker:
                 task.cancel()
             if still:
                 await asyncio.wait(still, timeout=2)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 2)
+        for server in servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2)
         if self.audit is not None:
             await self.audit.close()
         self.app.close()
 
 
+def listen_sockets(settings: Settings) -> tuple[socket.socket | None, socket.socket | None]:
+    """The plain ICAP socket (unless ``--no-plain-icap``) and the ICAPS one (when TLS is set)."""
+    plain = make_socket(settings.host, settings.port) if settings.plain_icap else None
+    port = settings.effective_tls_port
+    return plain, (make_socket(settings.host, port) if port is not None else None)
+
+
 def run_worker(settings: Settings, factory: InspectorFactory, index: int,
                sock: socket.socket | None = None, on_ready: Callable[[], None] | None = None,
-               texts: Any = None, control: Any = None,
+               texts: Any = None, control: Any = None, tls_sock: socket.socket | None = None,
                report: Callable[[tuple[Any, ...]], None] | None = None) -> None:
     """Entry point of a worker process (also used in-process by tests)."""
-    sock = sock or make_socket(settings.host, settings.port)
+    if sock is None and tls_sock is None:
+        sock, tls_sock = listen_sockets(settings)
 
     async def main() -> None:
         worker = Worker(settings, factory, index, texts, report)
-        await worker.serve(sock, on_ready, control)
+        await worker.serve(sock, on_ready, control, tls_sock)
 
     if settings.uvloop:
         try:
