@@ -3,7 +3,8 @@
 Everything is compiled once at load. Per text segment, one pass decides which detectors can
 possibly match (literal keywords, digit-run gates); only those run their regexes, each bounded by
 a timeout; validators, context words and allow-lists follow; overlaps are resolved
-deterministically (higher score, then longer span, then detector id).
+deterministically (higher score, then more evidence: context and a valid check, then longer
+span, then detector id).
 """
 
 from __future__ import annotations
@@ -412,7 +413,8 @@ def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep non-overlapping findings, best first: higher score, then longer span, then detector id.
+    """Keep non-overlapping findings, best first: higher score, then more evidence (``evidence``),
+    then longer span, then detector id.
 
     Findings only compete inside a cluster of overlapping spans (a connected run in start order),
     so the ranking runs per cluster; most findings in real text stand alone and are kept as they
@@ -439,8 +441,17 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
 _START_END = operator.itemgetter(4, 5)
 
 
+def evidence(f: Finding) -> int:
+    """What a finding's own checks found, read from the explanation the engine wrote for it: 2 for
+    a context word, 1 for a valid validator verdict. Scores are capped at 1.0, so two detectors
+    claiming the same digits (a South African id and a Korean resident number, a Canadian SIN and
+    a US SSN) can tie on score; then the one whose validator and context both agree wins."""
+    parts = f.explanation.split("; ")[1:]
+    return 2 * any(p.startswith("context ") for p in parts) + any(p.endswith(" valid") for p in parts)
+
+
 def _rank_cluster(cluster: list[Finding]) -> list[Finding]:
-    ranked = sorted(cluster, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start))
+    ranked = sorted(cluster, key=lambda f: (-f.score, -evidence(f), -(f.end - f.start), f.detector_id, f.start))
     starts: list[int] = []
     kept: list[Finding] = []
     for f in ranked:
