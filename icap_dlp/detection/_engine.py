@@ -495,6 +495,14 @@ class Engine:
         self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
         self._anchor_index = {c.id: i for i, c in enumerate(anchored)}
+        # Detectors gated by words (keywords, a required context) are looked up from the words the
+        # prefilter found: a library of many context-gated detectors (national ids of 20 countries)
+        # costs nothing per text that holds none of their words. The rest are always visited.
+        self._ungated = tuple(i for i, c in enumerate(self.regex_detectors) if not (c.keywords or c.required_words))
+        self._gated_by: dict[str, tuple[int, ...]] = {}
+        for i, c in enumerate(self.regex_detectors):
+            for w in {*c.keywords, *c.required_words}:
+                self._gated_by[w] = (*self._gated_by.get(w, ()), i)
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
@@ -552,11 +560,17 @@ class Engine:
         n = len(text)
         budget = self.regex_timeout
         clock = time.perf_counter
-        for c in self.regex_detectors:
+        visit = self._ungated
+        if present:
+            gated = {i for w in present for i in self._gated_by.get(w, ())}
+            visit = sorted(gated.union(visit)) if gated else visit
+        detectors = self.regex_detectors
+        for di in visit:
+            c = detectors[di]
             spec = c.spec
-            if c.keywords and not any(k in present for k in c.keywords):
+            if c.keywords and present.isdisjoint(c.keywords):
                 continue
-            if c.required_words and not any(k in present for k in c.required_words):
+            if c.required_words and present.isdisjoint(c.required_words):
                 continue
             if spec.min_digits is not None and longest_digits < spec.min_digits:
                 continue
