@@ -560,7 +560,7 @@ class Engine:
         n = len(text)
         budget = self.regex_timeout
         clock = time.perf_counter
-        visit = self._ungated
+        visit: Sequence[int] = self._ungated
         if present:
             gated = {i for w in present for i in self._gated_by.get(w, ())}
             visit = sorted(gated.union(visit)) if gated else visit
