@@ -258,3 +258,22 @@ def test_anchor_windows_find_what_a_full_scan_finds_on_the_corpus() -> None:
     assert len({f.entity_type for f in windowed}) >= 35
     assert [(f.detector_id, f.start, f.end) for f in windowed] == \
         [(f.detector_id, f.start, f.end) for f in full.scan(text)]
+
+
+def test_visiting_only_word_gated_detectors_whose_words_occur_changes_no_finding() -> None:
+    """The engine looks gated detectors up from the words the prefilter found; visiting every
+    detector (the checks still apply) must find exactly the same."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "loadtests"))
+    from bench_detection import mixed
+
+    every = Engine(LIB, [d.id for d in LIB.detectors if d.kind == "regex"])
+    every._ungated = tuple(range(len(every.regex_detectors)))
+    every._gated_by = {}
+    assert len(ENGINE._ungated) < len(every._ungated) - 40
+    texts = [mixed(100_000, seed=5), *(c.text for c in C.cases(per_type=3, seed=31)), ""]
+    for text in texts:
+        assert [(f.detector_id, f.start, f.end, f.score) for f in ENGINE.scan(text)] == \
+            [(f.detector_id, f.start, f.end, f.score) for f in every.scan(text)]
