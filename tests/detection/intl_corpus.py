@@ -515,8 +515,8 @@ KINDS: tuple[Kind, ...] = (
     K("ZA_ID", za_id, ("ID number: {v}", "Werknemer Johan Botha, ID-nommer {v}", "South African ID {v}"), True),
     K("TR_NATIONAL_ID", tr_national_id, ("T.C. Kimlik No: {v}", "Personel Ayşe Yılmaz, TCKN {v}",  # noqa: RUF001
                                          '{{"tc_kimlik_no": "{v}"}}'), True),
-    K("CRYPTO_WALLET", crypto_wallet, ("Payout wallet: {v}", "send the refund to the BTC address {v}", '{{"btc_address": "{v}"}}'),
-      True),
+    K("CRYPTO_WALLET", crypto_wallet, ("Payout wallet: {v}", "send the refund to the BTC address {v}",
+                                       '{{"btc_address": "{v}"}}'), True),
     K("URL", url, ("Profile: {v}", "see {v} for details", '{{"link": "{v}"}}'), False,
       lookalikes=("/var/www/html/index.php", "hxxp://example[.]com/login", "C:\\Program Files\\App\\app.exe",
                   "the file:// scheme", "version 1.2.3 of www")),
