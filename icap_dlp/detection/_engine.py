@@ -3,7 +3,8 @@
 Everything is compiled once at load. Per text segment, one pass decides which detectors can
 possibly match (literal keywords, digit-run gates); only those run their regexes, each bounded by
 a timeout; validators, context words and allow-lists follow; overlaps are resolved
-deterministically (higher score, then longer span, then detector id).
+deterministically (higher score, then more evidence: context and a valid check, then longer
+span, then detector id).
 """
 
 from __future__ import annotations
@@ -446,7 +447,8 @@ def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[
 
 
 def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
-    """Keep non-overlapping findings, best first: higher score, then longer span, then detector id.
+    """Keep non-overlapping findings, best first: higher score, then more evidence (``evidence``),
+    then longer span, then detector id.
 
     Findings only compete inside a cluster of overlapping spans (a connected run in start order),
     so the ranking runs per cluster; most findings in real text stand alone and are kept as they
@@ -473,8 +475,17 @@ def _resolve_overlaps(findings: list[Finding]) -> list[Finding]:
 _START_END = operator.itemgetter(4, 5)
 
 
+def evidence(f: Finding) -> int:
+    """What a finding's own checks found, read from the explanation the engine wrote for it: 2 for
+    a context word, 1 for a valid validator verdict. Scores are capped at 1.0, so two detectors
+    claiming the same digits (a South African id and a Korean resident number, a Canadian SIN and
+    a US SSN) can tie on score; then the one whose validator and context both agree wins."""
+    parts = f.explanation.split("; ")[1:]
+    return 2 * any(p.startswith("context ") for p in parts) + any(p.endswith(" valid") for p in parts)
+
+
 def _rank_cluster(cluster: list[Finding]) -> list[Finding]:
-    ranked = sorted(cluster, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start))
+    ranked = sorted(cluster, key=lambda f: (-f.score, -evidence(f), -(f.end - f.start), f.detector_id, f.start))
     starts: list[int] = []
     kept: list[Finding] = []
     for f in ranked:
@@ -522,6 +533,14 @@ class Engine:
         # operations in C, not a generator per detector and text).
         self._gates = [(c, frozenset(c.keywords), frozenset(c.required_words), c.spec.min_digits or 0,
                         self._anchor_index.get(c.id, -1)) for c in self.regex_detectors]
+        # Detectors gated by words (keywords, a required context) are looked up from the words the
+        # prefilter found: a library of many context-gated detectors (national ids of 20 countries)
+        # costs nothing per text that holds none of their words. The rest are always visited.
+        self._ungated = tuple(i for i, c in enumerate(self.regex_detectors) if not (c.keywords or c.required_words))
+        self._gated_by: dict[str, tuple[int, ...]] = {}
+        for i, c in enumerate(self.regex_detectors):
+            for w in {*c.keywords, *c.required_words}:
+                self._gated_by[w] = (*self._gated_by.get(w, ()), i)
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
@@ -579,7 +598,13 @@ class Engine:
         n = len(text)
         budget = self.regex_timeout
         clock = time.perf_counter
-        for c, keywords, required, min_digits, anchor in self._gates:
+        visit: Sequence[int] = self._ungated
+        if present:
+            gated = {i for w in present for i in self._gated_by.get(w, ())}
+            visit = sorted(gated.union(visit)) if gated else visit
+        gates = self._gates
+        for di in visit:
+            c, keywords, required, min_digits, anchor = gates[di]
             if keywords and keywords.isdisjoint(present):
                 continue
             if required and required.isdisjoint(present):
@@ -631,7 +656,7 @@ class Engine:
         start, end = m.span(p.group)
         if end <= start:
             return None
-        if glued_number(text, start, end):
+        if glued_number(text, *m.span()):  # the whole match: a prefix the pattern reads (IT07...) is no glue
             return None
         value = text[start:end]
         if (c.allow_values or c.allow_patterns) and (
@@ -669,12 +694,13 @@ _ASCII_LETTER = re.compile(r"[A-Za-z]")
 
 
 def glued_number(text: str, start: int, end: int) -> bool:
-    """The engine's one token-boundary rule: is ``text[start:end]`` a numeric value (no ASCII
-    letter in it) whose first digit follows, or whose last digit precedes, an ASCII letter? Then
-    it is a piece of a longer token (``req=4893866800257f7a``: a hex request id, a build hash) and
-    not a card, an RRN or a phone number. Digits beside the value are the patterns' own business
-    (their lookarounds); non-ASCII letters (a Hangul particle: ``010-1234-5678입니다``) and
-    punctuation do not glue.
+    """The engine's one token-boundary rule: is ``text[start:end]`` (a pattern's whole match) a
+    numeric value (no ASCII letter in it) whose first digit follows, or whose last digit precedes,
+    an ASCII letter? Then it is a piece of a longer token (``req=4893866800257f7a``: a hex request
+    id, a build hash) and not a card, an RRN or a phone number. Letters the pattern matches itself
+    (a VAT number's country code, a keyword before the value) are part of the match, not glue.
+    Digits beside the value are the patterns' own business (their lookarounds); non-ASCII letters
+    (a Hangul particle: ``010-1234-5678입니다``) and punctuation do not glue.
     """
     glued = ((start > 0 and text[start] in _DIGITS and text[start - 1] in _ASCII_LETTERS)
              or (end < len(text) and text[end - 1] in _DIGITS and text[end] in _ASCII_LETTERS))

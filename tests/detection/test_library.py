@@ -55,10 +55,17 @@ def test_overlaps_resolved_by_score_then_length() -> None:
     assert len(ENGINE.scan_all(text)) == 2  # ipv4 and private-ipv4 both saw it
 
 
+_WHY = ["pattern main", "pattern main; luhn valid", "pattern main; context card",
+        "pattern main; luhn valid; context card", "pattern main; kr_rrn unknown; context rrn"]
+_EVIDENCE = {_WHY[0]: 0, _WHY[1]: 1, _WHY[2]: 2, _WHY[3]: 3, _WHY[4]: 2}
+
+
 def _best_first(findings: list[Finding]) -> list[Finding]:
-    """The rule, stated plainly: best first (score, length, id), keep what overlaps nothing kept."""
+    """The rule, stated plainly: best first (score, evidence: context 2 + valid check 1, length,
+    id), keep what overlaps nothing kept."""
     kept: list[Finding] = []
-    for f in sorted(findings, key=lambda f: (-f.score, -(f.end - f.start), f.detector_id, f.start)):
+    for f in sorted(findings, key=lambda f: (-f.score, -_EVIDENCE[f.explanation], -(f.end - f.start),
+                                             f.detector_id, f.start)):
         if all(f.end <= k.start or k.end <= f.start for k in kept):
             kept.append(f)
     return sorted(kept, key=lambda f: f.start)
@@ -66,11 +73,11 @@ def _best_first(findings: list[Finding]) -> list[Finding]:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 60), st.integers(1, 15),
-                          st.sampled_from([0.5, 0.7, 0.9])), max_size=14))
-def test_overlap_resolution_per_cluster_equals_the_plain_rule(spans: list[tuple[str, int, int, float]]) -> None:
+                          st.sampled_from([0.5, 0.7, 0.9, 1.0]), st.sampled_from(_WHY)), max_size=14))
+def test_overlap_resolution_per_cluster_equals_the_plain_rule(spans: list[tuple[str, int, int, float, str]]) -> None:
     from icap_dlp.detection._engine import _resolve_overlaps
 
-    findings = [Finding(d, "T", "pii", "low", s, s + w, score) for d, s, w, score in spans]
+    findings = [Finding(d, "T", "pii", "low", s, s + w, score, why) for d, s, w, score, why in spans]
     assert _resolve_overlaps(findings) == _best_first(findings)
 
 

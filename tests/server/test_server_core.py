@@ -311,17 +311,17 @@ def _socket_inodes(pid: int) -> set[str]:
 def test_workers_share_the_port(server_factory) -> None:  # type: ignore[no-untyped-def]
     srv = server_factory("--workers", "2")
     # The master's children: two workers (multiprocessing "spawn") and its resource tracker.
-    workers = [k for k in _children(srv.pid) if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
-    assert len(workers) == 2, workers
     # Each worker holds its own listening socket on the port (SO_REUSEPORT); the master none.
     # The port opens with the first worker: wait (with a deadline) for the second.
     deadline = time.monotonic() + 60
     while True:
+        workers = [k for k in _children(srv.pid) if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
         listening = _listening_inodes(srv.port)
         per_worker = [_socket_inodes(pid) & listening for pid in workers]
-        if all(len(s) == 1 for s in per_worker) or time.monotonic() > deadline:
+        if (len(workers) == 2 and all(len(s) == 1 for s in per_worker)) or time.monotonic() > deadline:
             break
         time.sleep(0.05)
+    assert len(workers) == 2, workers
     assert all(len(s) == 1 for s in per_worker), per_worker
     assert per_worker[0] != per_worker[1]
     assert not _socket_inodes(srv.pid) & listening
