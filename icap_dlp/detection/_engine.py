@@ -30,6 +30,7 @@ from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import fast_window
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
+from icap_dlp.detection._structure import TextStructure
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
 
@@ -53,22 +54,27 @@ class CompiledPattern:
     group: int | str
     why: str  # the start of every explanation from this pattern
     # A finding's score, rounded, from the pattern's score (else the detector's base score) for:
-    # nothing extra, a valid validator (+0.2), a context word (+boost), both; computed once, in
-    # the order the bonuses are added.
-    scores: tuple[float, float, float, float]
+    # nothing extra, a valid validator (+0.2), a context word (+boost), both, then an UNKNOWN
+    # verdict (the validator's unknown_score, else the base) without and with a context word;
+    # computed once, in the order the bonuses are added.
+    scores: tuple[float, float, float, float, float, float]
     # Windows up to this many characters are searched without regex's per-call timeout: the
     # pattern's worst case there is provably small (see _cost); 0 = always with the timeout.
     fast_window: int = 0
+    context_required: bool = False  # a bare form: no finding without a context word or label
+    shorter_on_invalid: bool = False
 
 
 VALID_BONUS = 0.2
 
 
-def _scores(base: float, boost: float) -> tuple[float, float, float, float]:
+def _scores(base: float, boost: float, unknown: float | None = None) -> tuple[float, float, float, float, float, float]:
     def final(x: float) -> float:
         return round(x, 3) if x < 1.0 else 1.0
 
-    return final(base), final(base + VALID_BONUS), final(base + boost), final(base + VALID_BONUS + boost)
+    unk = base if unknown is None else unknown
+    return (final(base), final(base + VALID_BONUS), final(base + boost), final(base + VALID_BONUS + boost),
+            final(unk), final(unk + boost))
 
 
 @dataclass(frozen=True)
@@ -163,9 +169,15 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         if isinstance(p.group, str) and p.group not in rx.groupindex:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
         score = det.score if p.score is None else p.score
+        if p.context_required and det.context is None:
+            errors.append(doc.error((*path, "patterns", i, "context_required"),
+                                    "the detector has no context words to require"))
+        if p.shorter_on_invalid and det.validator is None:
+            errors.append(doc.error((*path, "patterns", i, "shorter_on_invalid"), "the detector has no validator"))
         pats.append(CompiledPattern(p.name, rx, p.group, f"pattern {p.name}",
-                                    _scores(score, det.context.boost if det.context else 0.0),
-                                    fast_window(p.regex, flags)))
+                                    _scores(score, det.context.boost if det.context else 0.0,
+                                            det.validator.unknown_score if det.validator else None),
+                                    fast_window(p.regex, flags), p.context_required, p.shorter_on_invalid))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -539,6 +551,7 @@ class Engine:
         present, longest_digits, anchors = self.prefilter.scan(text)
         found: list[Finding] = []
         n = len(text)
+        structure = TextStructure(text)
         budget = self.regex_timeout
         clock = time.perf_counter
         for c in self.regex_detectors:
@@ -577,7 +590,7 @@ class Engine:
                                 if m is None:
                                     continue
                             # Windows are disjoint (merged), so no start is seen twice.
-                            f = self._candidate(c, p, m, text)
+                            f = self._candidate(c, p, m, text, structure)
                             if f is not None:
                                 found.append(f)
                 except TimeoutError:
@@ -590,7 +603,8 @@ class Engine:
                         raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
 
-    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:
+    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str,
+                   structure: TextStructure) -> Finding | None:
         start, end = m.span(p.group)
         if end <= start:
             return None
@@ -598,16 +612,20 @@ class Engine:
         if (c.allow_values or c.allow_patterns) and (
                 value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns)):
             return None
-        which = 0  # index into p.scores: +1 valid, +2 context
+        which = 0  # index into p.scores: +1 valid, +2 context; 4 unknown (+1 context)
         why = p.why
         if c.validator is not None:
             verdict = c.validator(value, **c.validator_args) if c.validator_args else c.validator(value)
+            if verdict is _INVALID and p.shorter_on_invalid:
+                end, verdict = self._shorter(c, p, m, text, start, end)
+                value = text[start:end]
             if verdict is _INVALID:
                 return None
             if verdict is _VALID:
                 which = 1
                 why += c.why_valid
             else:
+                which = 4
                 why += c.why_unknown
         ctx = c.context
         if ctx is not None:
@@ -615,13 +633,37 @@ class Engine:
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
             seen = [word for word in c.context_words if word in around]
+            if not seen:
+                # The label of the value's structure (CSV header, key= line, HTML header) counts
+                # like a word beside it.
+                label = structure.label(start, end)
+                if label:
+                    seen = [word for word in c.context_words if word in label]
+                    if seen:
+                        why += "; label"
             if seen:
-                which += 2
+                which += 1 if which == 4 else 2
                 why += "; context " + ",".join(seen[:3])
-            elif ctx.required:
+            elif ctx.required or p.context_required:
                 return None
         # tuple.__new__ directly: the named tuple's own __new__ is a Python-level call.
         return _new_tuple(Finding, c.head + (start, end, p.scores[which], why))
+
+    @staticmethod
+    def _shorter(c: CompiledDetector, p: CompiledPattern, m: Any, text: str, start: int,
+                 end: int) -> tuple[int, V.Verdict]:
+        """The longest shorter match, cut at a space inside the value, that the validator accepts
+        (an IBAN followed by a currency code: the pattern took the code as one more group)."""
+        rx = p.rx
+        cut = text.rfind(" ", start, end)
+        while cut > start:
+            m2 = rx.match(text, m.start(), cut)
+            if m2 is not None and m2.span(p.group) == (start, cut):
+                verdict = c.validator(text[start:cut], **c.validator_args) if c.validator else _INVALID
+                if verdict is not _INVALID:
+                    return cut, verdict
+            cut = text.rfind(" ", start, cut)
+        return end, _INVALID
 
 
 _new_tuple = tuple.__new__

@@ -78,3 +78,40 @@ def test_bare_nine_digits_are_not_an_ssn_without_context(text: str) -> None:
 def test_ssn_with_spaces_or_dots_after_the_keyword() -> None:
     for text in ("SSN: 536 90 4399", "SSN: 536.90.4399", "ssn 536904399"):
         assert "4399" not in redacted("policies/default.yaml", text), text
+
+
+def test_internal_host_names_survive_shipped_policies_but_url_credentials_do_not() -> None:
+    for policy in ("policies/default.yaml", "policies/examples/strict-pii.yaml"):
+        for text in ("redis://cache.internal:6379/5", "jdbc:postgresql://db.internal:5432/app?sslmode=require"):
+            assert redacted(policy, text) == text, (policy, text)
+        out = redacted(policy, "postgres://app:S3cr3t-Pa55w0rd@db.internal:5432/app")
+        assert "S3cr3t-Pa55w0rd" not in out, policy
+
+
+def _pem(kind: str) -> str:
+    """A real certificate, CSR or public key, made by openssl for this test."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not installed")
+    with tempfile.TemporaryDirectory() as d:
+        key = Path(d) / "k.pem"
+        subprocess.run([openssl, "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+        args = {"cert": ["req", "-x509", "-key", str(key), "-days", "1",
+                         "-subj", "/CN=Alice Example/O=Example Corp"],
+                "csr": ["req", "-new", "-key", str(key), "-subj", "/CN=Bob Example"],
+                "pub": ["rsa", "-in", str(key), "-pubout"]}[kind]
+        return subprocess.run([openssl, *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.parametrize("policy", ["policies/default.yaml", "policies/examples/strict-pii.yaml",
+                                    "policies/examples/korean-identifiers.yaml", "policies/examples/strict-finance.yaml"])
+def test_certificates_public_keys_and_csrs_survive(policy: str) -> None:
+    for kind in ("cert", "csr", "pub"):
+        for _ in range(3):  # three fresh keys each: NER tagged random base64 lines now and then
+            text = _pem(kind)
+            assert redacted(policy, "Here is the file:\n" + text) == "Here is the file:\n" + text, (policy, kind)
