@@ -26,7 +26,7 @@ import regex
 from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
-from icap_dlp.detection import _validators as V
+from icap_dlp.detection import _korean, _validators as V
 from icap_dlp.detection._cost import fast_window
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
@@ -35,6 +35,7 @@ from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
 
 log = logging.getLogger("icap_dlp.detection")
+_REGISTERED = (_korean.kr_name,)  # validators defined outside _validators register on import
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "detectors"
 _FLAGS = {"ignorecase": regex.IGNORECASE, "multiline": regex.MULTILINE, "dotall": regex.DOTALL}
