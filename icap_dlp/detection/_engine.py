@@ -26,7 +26,8 @@ import regex
 from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
-from icap_dlp.detection import _korean, _validators as V
+from icap_dlp.detection import _korean
+from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import fast_window
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile

@@ -41,7 +41,7 @@ def test_common_words_survive(text: str) -> None:
 
 def test_no_hangul_no_work() -> None:
     """Texts without Hangul never reach the patterns (the anchor needs two Hangul syllables)."""
-    present, _, anchors = ENGINE.prefilter.scan("Customer Kim Hyun-ji, phone 010-1234-5678 " * 100)
+    _, _, anchors = ENGINE.prefilter.scan("Customer Kim Hyun-ji, phone 010-1234-5678 " * 100)
     assert anchors is None or not anchors.get(0)
 
 
