@@ -31,7 +31,7 @@ from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import fast_window
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
-from icap_dlp.detection._structure import TextStructure
+from icap_dlp.detection._structure import TextStructure, key_label
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
 
@@ -100,6 +100,8 @@ class CompiledDetector:
     required_words: tuple[str, ...] = ()
     # What every finding of this detector starts with (id, entity type, category, severity).
     head: tuple[str, str, str, str] = ("", "", "", "")
+    # Short ASCII context words (tin, ip, cc) count only as whole words: "tin" is not in "Kristin".
+    whole_words: dict[str, regex.Pattern[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -223,7 +225,20 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...]) 
         why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
         head=(det.id, det.entity_type, det.category, det.severity),
         required_words=_gate_words(det.context),
+        whole_words={w.lower(): regex.compile(rf"(?<![a-z0-9]){regex.escape(w.lower())}(?![a-z0-9])")
+                     for w in (det.context.words if det.context else ()) if w.isascii() and len(w) <= _SHORT_WORD},
     )
+
+
+_SHORT_WORD = 4
+
+
+def _words_in(c: CompiledDetector, text: str) -> list[str]:
+    """The detector's context words in ``text`` (lower-cased), short ones as whole words only."""
+    seen = [word for word in c.context_words if word in text]
+    if seen and c.whole_words:
+        seen = [w for w in seen if w not in c.whole_words or c.whole_words[w].search(text)]
+    return seen
 
 
 def _gate_words(ctx: Context | None) -> tuple[str, ...]:
@@ -530,7 +545,7 @@ class Engine:
 
     def scan_segments(self, segments: Sequence[Segment]) -> list[list[Finding]]:
         """Findings per segment. ``last_ner_seconds`` holds the NER share of this call."""
-        out = [self._scan_regex(s.text) for s in segments]
+        out = [self._scan_regex(s.text, key=key_label(s.location)) for s in segments]
         self.last_ner_seconds = 0.0
         if self._ner is not None:
             t = time.perf_counter()
@@ -547,13 +562,13 @@ class Engine:
             out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
         return out
 
-    def _scan_regex(self, text: str, resolve: bool = True) -> list[Finding]:
+    def _scan_regex(self, text: str, resolve: bool = True, key: str = "") -> list[Finding]:
         if not text:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
         found: list[Finding] = []
         n = len(text)
-        structure = TextStructure(text)
+        structure = TextStructure(text, key)
         budget = self.regex_timeout
         clock = time.perf_counter
         for c in self.regex_detectors:
@@ -634,13 +649,13 @@ class Engine:
             w = ctx.window
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
-            seen = [word for word in c.context_words if word in around]
+            seen = _words_in(c, around)
             if not seen:
                 # The label of the value's structure (CSV header, key= line, HTML header) counts
                 # like a word beside it.
                 label = structure.label(start, end)
                 if label:
-                    seen = [word for word in c.context_words if word in label]
+                    seen = _words_in(c, label)
                     if seen:
                         why += "; label"
             if seen:

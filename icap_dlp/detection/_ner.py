@@ -131,12 +131,22 @@ def pem_blocks(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _PEM_BLOCK.finditer(text)] if "-----BEGIN " in text else []
 
 
+_JOINERS = frozenset("-:._")
+_LETTERS2 = regex.compile(r"\p{L}{2}")
+
+
 def not_a_name(text: str, start: int, end: int, label: str) -> bool:
-    """True when the entity at [start, end) of ``text`` is data the model mistook for a name."""
+    """True when the entity at [start, end) of ``text`` is data the model mistook for a name: base64
+    or a piece of a token (a UUID, ``jdbc`` of ``jdbc:postgresql``), a version number."""
     ent = text[start:end]
+    n = len(text)
     return (len(ent.strip()) < 2 or _NOT_A_NAME.search(ent) is not None
             or (label == "PERSON" and _DIGIT.search(ent) is not None)
-            or (start > 0 and text[start - 1] in _GLUED) or (end < len(text) and text[end] in _GLUED))
+            or _LETTERS2.search(ent) is None
+            or (start > 0 and (text[start - 1] in _GLUED
+                               or (text[start - 1] in _JOINERS and start > 1 and text[start - 2].isalnum())))
+            or (end < n and (text[end] in _GLUED
+                             or (text[end] in _JOINERS and end + 1 < n and text[end + 1].isalnum()))))
 _CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}_.])\p{Lu}[\p{L}\p{M}\p{N}'\u2019\-]*")
 # A capitalised word used as code: a call, an index, an attribute, an assignment, a block header.
 _CODE_AFTER = regex.compile(r"[(\[.]\w|[ \t]*=[^=]|:$", regex.MULTILINE)

@@ -37,13 +37,33 @@ _CELL = re.compile(r"<t[dh]\b", re.IGNORECASE)
 _LABEL = re.compile(r"<(label|dt)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
+# Keys of the MCP / JSON-RPC envelope: they say where a text sits, not what it is.
+_ENVELOPE = frozenset(["", "$", "result", "params", "arguments", "content", "contents", "text", "structuredContent",
+                       "message", "data", "error", "messages", "blob", "body"])
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def key_label(location: str) -> str:
+    """The JSON key a segment's text sits under, from its location (``$.result.structuredContent
+    .customer.phone`` -> ``phone``; ``...text<json>$.a.ssn`` -> ``ssn``), '' for envelope keys."""
+    path = location.rsplit("<json>", 1)[-1].split(":", 1)[-1] if location else ""
+    for key in reversed(_INDEX.sub("", path).split(".")):
+        if key not in _ENVELOPE:
+            return key.lower()
+        if key in ("text", "data", "message", "blob", "body"):
+            return ""
+    return ""
+
+
 class TextStructure:
-    """Labels of one text, computed on first use and kept for the text's other values."""
+    """Labels of one text, computed on first use and kept for the text's other values; ``key`` is
+    the JSON key the whole text sits under (it labels every value in it)."""
 
-    __slots__ = ("_first", "_html", "text")
+    __slots__ = ("_first", "_html", "key", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, key: str = "") -> None:
         self.text = text
+        self.key = key
         self._first: dict[tuple[int, str], int] = {}  # (line start, delimiter) -> start of its run
         self._html: bool | None = None
 
@@ -53,7 +73,7 @@ class TextStructure:
         floor = start - _MAX_LINE if start > _MAX_LINE else 0
         nl = text.rfind("\n", floor, start)
         line_start = nl + 1 if nl >= 0 else (0 if floor == 0 else -1)
-        out = []
+        out = [self.key] if self.key else []
         prefix = text[max(line_start, start - 80):start]
         m = _LINE_KEY.match(prefix) if line_start >= 0 and start - line_start <= 80 else None
         m = m or _PAIR_KEY.search(prefix)

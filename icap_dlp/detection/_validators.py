@@ -61,8 +61,10 @@ def _ok(cond: bool) -> Verdict:
     return Verdict.VALID if cond else Verdict.INVALID
 
 
-@validator("luhn")
-def luhn(value: str) -> Verdict:
+@validator("luhn", "unknown_below")
+def luhn(value: str, unknown_below: int = 0) -> Verdict:
+    """Luhn check; a valid number shorter than ``unknown_below`` digits is UNKNOWN (a 13-digit
+    order number passes the check one time in ten)."""
     d = _digits(value)
     if not 12 <= len(d) <= 19:
         return Verdict.INVALID
@@ -71,7 +73,9 @@ def luhn(value: str) -> Verdict:
     # the sum of all the digits is the Luhn sum.
     digits = d[-1::-2] + d[-2::-2].translate(_LUHN_DOUBLE)
     total = sum(digits.encode()) - 48 * len(digits)  # ASCII codes: a C-level sum
-    return _ok(total % 10 == 0)
+    if total % 10:
+        return Verdict.INVALID
+    return Verdict.UNKNOWN if len(d) < unknown_below else Verdict.VALID
 
 
 _LUHN_DOUBLE = str.maketrans("0123456789", "0246813579")
