@@ -132,6 +132,13 @@ def pem_blocks(text: str) -> list[tuple[int, int]]:
 
 
 _JOINERS = frozenset("-:._")
+
+
+def _beside_digits(text: str, start: int, end: int) -> bool:
+    """An all-caps entity between digit groups is part of a code (the bank code of an IBAN)."""
+    before = text[max(0, start - 12):start].split()
+    after = text[end:end + 12].split()
+    return bool(before and any(c.isdigit() for c in before[-1])) or bool(after and any(c.isdigit() for c in after[0]))
 _LETTERS2 = regex.compile(r"\p{L}{2}")
 
 
@@ -143,6 +150,7 @@ def not_a_name(text: str, start: int, end: int, label: str) -> bool:
     return (len(ent.strip()) < 2 or _NOT_A_NAME.search(ent) is not None
             or (label == "PERSON" and _DIGIT.search(ent) is not None)
             or _LETTERS2.search(ent) is None
+            or (ent.isupper() and _beside_digits(text, start, end))
             or (start > 0 and (text[start - 1] in _GLUED
                                or (text[start - 1] in _JOINERS and start > 1 and text[start - 2].isalnum())))
             or (end < n and (text[end] in _GLUED

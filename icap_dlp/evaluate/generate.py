@@ -275,7 +275,8 @@ def korean_prose(g: Gen) -> Doc:
     rrn = d.s("KR_RRN", g.rrn())
     order = d.lk("order-number", g.order_number(13))
     d.text = g.rng.choice((
-        f"고객 {name}님의 연락처는 {phone}이고 주민등록번호는 {rrn}입니다. 이번 주 주문번호 {order} 건의 정보를 확인했습니다.",
+        f"고객 {name}님의 연락처는 {phone}이고 주민등록번호는 {rrn}입니다. "
+        f"이번 주 주문번호 {order} 건의 정보를 확인했습니다.",
         f"담당자 {name}({phone})가 신청서를 접수했습니다. 주민등록번호: {rrn}. 주문 {order}은 배송 준비 중입니다.",
     ))
     return d
@@ -304,7 +305,7 @@ def crm_prose(g: Gen) -> Doc:
 def sql_rows(g: Gen) -> Doc:
     d = Doc()
     rows = []
-    for i in range(g.rng.randint(2, 3)):
+    for _ in range(g.rng.randint(2, 3)):
         name = g.eu().name()
         d.s("PERSON", name)
         rows.append(f"({g.rng.randint(1000, 9999)}, '{name}', '{d.s('EMAIL_ADDRESS', g.email(name))}', "
@@ -322,7 +323,8 @@ def git_log(g: Gen) -> Doc:
         name = g.en.name()
         d.s("PERSON", name)
         out.append(f"commit {d.lk('sha1', g.sha256()[:40])}\nAuthor: {name} <{d.s('EMAIL_ADDRESS', g.email(name))}>\n"
-                   f"Date:   {d.lk('timestamp', g.timestamp())}\n\n    Bump dependency to {d.lk('version', g.version())}\n")
+                   f"Date:   {d.lk('timestamp', g.timestamp())}\n\n"
+                   f"    Bump dependency to {d.lk('version', g.version())}\n")
     d.text = "\n".join(out)
     return d
 
@@ -351,7 +353,8 @@ def korean_table(g: Gen) -> Doc:
     for _ in range(g.rng.randint(2, 3)):
         rows.append(f"| {d.s('KR_PERSON_NAME', g.ko.name())} | "
                     f"{d.s('PHONE_NUMBER', f'010-{g.rng.randint(1000, 9999)}-{g.rng.randint(1000, 9999)}')} | "
-                    f"{d.s('KR_RRN', g.rrn(hyphen=g.rng.random() < .5))} | {d.lk('order-number', g.order_number(13))} |")
+                    f"{d.s('KR_RRN', g.rrn(hyphen=g.rng.random() < .5))} | "
+                    f"{d.lk('order-number', g.order_number(13))} |")
     d.text = "고객 목록입니다.\n\n" + "\n".join(rows) + "\n"
     return d
 
@@ -363,7 +366,8 @@ def html_page(g: Gen) -> Doc:
         name = g.en.name()
         d.s("PERSON", name)
         cells.append(f"<tr><td>{name}</td><td>{d.s('PHONE_NUMBER', g.phone('dot'))}</td>"
-                     f"<td>{d.s('EMAIL_ADDRESS', g.email(name))}</td><td>{d.lk('order-number', g.order_number(9))}</td></tr>")
+                     f"<td>{d.s('EMAIL_ADDRESS', g.email(name))}</td>"
+                     f"<td>{d.lk('order-number', g.order_number(9))}</td></tr>")
     d.text = ("<html><body><h1>Contacts</h1><table><tr><th>Name</th><th>Phone</th><th>Email</th><th>Order</th></tr>"
               + "".join(cells) + "</table></body></html>")
     return d

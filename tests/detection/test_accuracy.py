@@ -109,7 +109,8 @@ def _pem(kind: str) -> str:
 
 
 @pytest.mark.parametrize("policy", ["policies/default.yaml", "policies/examples/strict-pii.yaml",
-                                    "policies/examples/korean-identifiers.yaml", "policies/examples/strict-finance.yaml"])
+                                    "policies/examples/korean-identifiers.yaml",
+                                    "policies/examples/strict-finance.yaml"])
 def test_certificates_public_keys_and_csrs_survive(policy: str) -> None:
     for kind in ("cert", "csr", "pub"):
         for _ in range(3):  # three fresh keys each: NER tagged random base64 lines now and then
