@@ -16,6 +16,8 @@ def add_commands(sub: Any) -> None:
     ev.add_argument("--detectors", help="extra detector file or folder")
     ev.add_argument("--split", help="only the cases of this split (tuning, heldout)")
     ev.add_argument("--json", action="store_true", help="the report as JSON")
+    ev.add_argument("--icap", metavar="URL", help="inspect through a running server instead "
+                    "(icap://127.0.0.1:1344/respmod): recall and survival, no precision")
     ev.add_argument("--show", type=int, default=0, metavar="N",
                     help="list up to N missed values and destroyed look-alikes (masked)")
     ev.set_defaults(func=_eval)
@@ -24,14 +26,17 @@ def add_commands(sub: Any) -> None:
 def _eval(args: argparse.Namespace) -> int:
     from icap_dlp.dlp import load_bundle
     from icap_dlp.evaluate import evaluate, load_corpus
-    from icap_dlp.evaluate._eval import local_inspector
+    from icap_dlp.evaluate._eval import icap_inspector, local_inspector
 
-    settings = load_settings({"policy": args.policy, "detectors": args.detectors}, env={})
-    bundle = load_bundle(settings, args.policy or default_policy_path())
     cases = load_corpus(args.corpus)
     if args.split:
         cases = [c for c in cases if c.split == args.split]
-    report = evaluate(cases, local_inspector(bundle), bundle.policy.name)
+    if args.icap:
+        report = evaluate(cases, icap_inspector(args.icap), args.icap)
+    else:
+        settings = load_settings({"policy": args.policy, "detectors": args.detectors}, env={})
+        bundle = load_bundle(settings, args.policy or default_policy_path())
+        report = evaluate(cases, local_inspector(bundle), bundle.policy.name)
     if args.json:
         print(json.dumps(report.as_json(), indent=1, ensure_ascii=False))
         return 0

@@ -179,6 +179,30 @@ def local_inspector(bundle: Any) -> Inspect:
     return run
 
 
+def icap_inspector(url: str, timeout: float = 120.0) -> Inspect:
+    """Inspect a case through a running icap-dlp (or any ICAP server) with RESPMOD: (output body,
+    its content encoding, None: a server reports no findings, so no precision)."""
+    from urllib.parse import urlsplit
+
+    from icap_dlp.client import IcapClient
+
+    u = urlsplit(url)
+    service = u.path.lstrip("/") or "respmod"
+
+    def run(case: Case) -> tuple[bytes, str | None, Any]:
+        extra = {"Content-Encoding": case.content_encoding} if case.content_encoding else None
+        with IcapClient(u.hostname or "127.0.0.1", u.port or 1344, timeout=timeout) as cli:
+            resp = cli.respmod(case.body, service=service, content_type=case.content_type,
+                               extra_response_headers=extra)
+        if resp.status == 204:
+            return case.body, case.content_encoding, None
+        if resp.status != 200 or resp.http_response is None or resp.body is None:
+            raise RuntimeError(f"{case.id}: ICAP {resp.status} {resp.reason}")
+        return resp.body, resp.http_response.headers.get("Content-Encoding"), None
+
+    return run
+
+
 def evaluate(cases: Sequence[Case], inspect: Inspect, policy: str = "") -> Report:
     rep = Report(policy)
     for case in cases:

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from icap_dlp.client import IcapClient
 from icap_dlp.config import load_settings
 from icap_dlp.dlp import load_bundle
 from icap_dlp.errors import ConfigError
 from icap_dlp.evaluate import Case, Label, Report, dump_cases, evaluate, load_corpus, visible_text
-from icap_dlp.evaluate._eval import local_inspector
+from icap_dlp.evaluate._eval import icap_inspector, local_inspector
 from icap_dlp.evaluate.generate import TYPES_CREDENTIAL, TYPES_STRUCTURED, generate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -127,19 +126,6 @@ def test_eval_command(tmp_path: Path) -> None:
             assert x.value not in out or len(x.value) < 6
 
 
-def _server_inspector(port: int):  # type: ignore[no-untyped-def]
-    def run(case: Case) -> tuple[bytes, str | None, None]:
-        extra = {"Content-Encoding": case.content_encoding} if case.content_encoding else None
-        with IcapClient(port=port, timeout=120) as cli:
-            resp = cli.respmod(case.body, content_type=case.content_type, extra_response_headers=extra)
-        if resp.status == 204:
-            return case.body, case.content_encoding, None
-        assert resp.status == 200 and resp.http_response is not None and resp.body is not None
-        return resp.body, resp.http_response.headers.get("Content-Encoding"), None
-
-    return run
-
-
 @pytest.mark.parametrize("policy", [DEFAULT, STRICT])
 def test_the_same_figures_through_the_server(policy: str, server_factory) -> None:  # type: ignore[no-untyped-def]
     """RESPMOD over ICAP (JSON, SSE, batch, gzip ...) removes exactly what the inspection removes."""
@@ -147,7 +133,7 @@ def test_the_same_figures_through_the_server(policy: str, server_factory) -> Non
     cases = corpus()[:48]
     bundle = load_bundle(load_settings({"policy": policy}, env={}), policy)
     local = evaluate(cases, local_inspector(bundle))
-    remote = evaluate(cases, _server_inspector(srv.port))
+    remote = evaluate(cases, icap_inspector(f"icap://127.0.0.1:{srv.port}/respmod"))
     def removed(rep: Report) -> dict[str, tuple[int, int]]:
         return {t: (s.total, s.removed) for t, s in rep.types.items() if s.total}
 
