@@ -575,8 +575,9 @@ class Engine:
             spec = c.spec
             if c.keywords and not any(k in present for k in c.keywords):
                 continue
-            if c.required_words and not any(k in present for k in c.required_words):
-                continue
+            if c.required_words and not any(k in present for k in c.required_words) and not (
+                    key and any(k in key for k in c.required_words)):
+                continue  # none of its words in the text, nor in the key the text sits under
             if spec.min_digits is not None and longest_digits < spec.min_digits:
                 continue
             spans = [(0, n)]
@@ -650,9 +651,11 @@ class Engine:
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
             seen = _words_in(c, around)
-            if not seen:
-                # The label of the value's structure (CSV header, key= line, HTML header) counts
-                # like a word beside it.
+            if not seen and (ctx.required or p.context_required or which == 4):
+                # The label of the value's structure (JSON key, CSV header, key= line, HTML
+                # header) counts like a word beside it. Looked up only where it decides whether
+                # there is a finding at all (a required word, an unconfirmed value): a label is
+                # dearer than the window, and a mere boost does not need it.
                 label = structure.label(start, end)
                 if label:
                     seen = _words_in(c, label)

@@ -84,7 +84,7 @@ class TextStructure:
             if header:
                 out.append(header)
         if self._html is None:
-            self._html = "<t" in text or "<label" in text or "<dt" in text
+            self._html = "<td" in text or "<th" in text or "<label" in text or "<dt" in text
         if self._html:
             out.extend(self._html_labels(start))
         return "\0".join(out).lower()
@@ -154,7 +154,7 @@ class TextStructure:
         labels = list(_LABEL.finditer(near))
         if labels:
             out.append(_TAG.sub(" ", labels[-1].group(2)).strip())
-        row = text.rfind("<tr", max(0, start - 8 * _MAX_LINE), start)
+        row = text.rfind("<tr", max(0, start - _MAX_LINE), start)
         if row < 0 or text.find("</tr", row, start) >= 0:
             return out
         before = text[row:start]
@@ -163,8 +163,8 @@ class TextStructure:
             out.append(_TAG.sub(" ", ths[-1]).strip())
             return out
         col = len(_CELL.findall(before)) - 1
-        table = text.rfind("<table", 0, row)
-        head = text[table if table >= 0 else max(0, row - 8 * _MAX_LINE):row]
+        table = text.rfind("<table", max(0, row - 4 * _MAX_LINE), row)
+        head = text[table if table >= row - 4 * _MAX_LINE else max(0, row - 4 * _MAX_LINE):row]
         first_row = head.find("<tr")
         if first_row < 0 or col < 0:
             return out
