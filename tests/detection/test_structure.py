@@ -61,3 +61,29 @@ def test_a_data_row_is_not_a_header() -> None:
 def test_labels_are_bounded_on_a_long_line() -> None:
     text = "phone=" + "a" * 100_000 + " 305.787.7211"
     assert TextStructure(text).label(len(text) - 12, len(text)) == ""
+
+
+@pytest.mark.parametrize(("location", "want"), [
+    ("$.result.structuredContent.customer.phone", [("phone-us", "305.787.7211")]),
+    ("$.result.content[0].text<json>$.contact.phone", [("phone-us", "305.787.7211")]),
+    ("event[3]:$.result.structuredContent.build", []),
+    ("$.result.content[0].text", []),  # an envelope key says where the text is, not what it is
+])
+def test_the_json_key_of_a_segment_is_context(location: str, want: list[tuple[str, str]]) -> None:
+    from icap_dlp.model import Segment
+
+    seg = Segment("305.787.7211", location)
+    assert [(f.detector_id, seg.text[f.start:f.end]) for f in ENGINE.scan_segments([seg])[0]] == want
+
+
+def test_a_required_word_in_the_json_key_opens_the_gate() -> None:
+    """person-name-labelled requires its words; under a `name` key the text holds none of them and
+    is still searched (the gate reads the key too)."""
+    from icap_dlp.model import Segment
+
+    eng = Engine(LIB, ["person-name-labelled"])
+    named = Segment("Maria van der Berg", "$.result.structuredContent.customers[2].full_name")
+    other = Segment("Maria van der Berg", "$.result.structuredContent.customers[2].team")
+    found = eng.scan_segments([named, other])
+    assert [named.text[f.start:f.end] for f in found[0]] == ["Maria van der Berg"]
+    assert found[1] == []
