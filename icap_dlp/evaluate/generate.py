@@ -229,8 +229,7 @@ def crm_csv(g: Gen) -> Doc:
     d = Doc(mime="text/csv")
     rows = ["id,name,email,phone,ssn,order_id"]
     for i in range(g.rng.randint(2, 4)):
-        name = g.en.name()
-        d.s("PERSON", name)
+        name = d.s("PERSON", g.en.name())
         rows.append(f"{i + 1},{name},{d.s('EMAIL_ADDRESS', g.email(name))},"
                     f"{d.s('PHONE_NUMBER', g.phone(g.rng.choice(('dot', 'dash', 'space', 'paren'))))},"
                     f"{d.s('US_SSN', g.ssn())},{d.lk('order-number', g.order_number(9))}")
@@ -306,8 +305,7 @@ def sql_rows(g: Gen) -> Doc:
     d = Doc()
     rows = []
     for _ in range(g.rng.randint(2, 3)):
-        name = g.eu().name()
-        d.s("PERSON", name)
+        name = d.s("PERSON", g.eu().name())
         rows.append(f"({g.rng.randint(1000, 9999)}, '{name}', '{d.s('EMAIL_ADDRESS', g.email(name))}', "
                     f"'{d.s('IBAN', g.iban())}', '{d.lk('bad-iban', g.iban(valid=False))}', "
                     f"'{d.lk('timestamp', g.timestamp())}')")
@@ -320,8 +318,7 @@ def git_log(g: Gen) -> Doc:
     d = Doc()
     out = []
     for _ in range(g.rng.randint(2, 4)):
-        name = g.en.name()
-        d.s("PERSON", name)
+        name = d.s("PERSON", g.en.name())
         out.append(f"commit {d.lk('sha1', g.sha256()[:40])}\nAuthor: {name} <{d.s('EMAIL_ADDRESS', g.email(name))}>\n"
                    f"Date:   {d.lk('timestamp', g.timestamp())}\n\n"
                    f"    Bump dependency to {d.lk('version', g.version())}\n")
@@ -363,8 +360,7 @@ def html_page(g: Gen) -> Doc:
     d = Doc(mime="text/html")
     cells = []
     for _ in range(g.rng.randint(2, 3)):
-        name = g.en.name()
-        d.s("PERSON", name)
+        name = d.s("PERSON", g.en.name())
         cells.append(f"<tr><td>{name}</td><td>{d.s('PHONE_NUMBER', g.phone('dot'))}</td>"
                      f"<td>{d.s('EMAIL_ADDRESS', g.email(name))}</td>"
                      f"<td>{d.lk('order-number', g.order_number(9))}</td></tr>")
