@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from icap_dlp.config import default_policy_path, load_settings
@@ -32,7 +33,11 @@ def _eval(args: argparse.Namespace) -> int:
     if args.split:
         cases = [c for c in cases if c.split == args.split]
     if args.icap:
-        report = evaluate(cases, icap_inspector(args.icap), args.icap)
+        try:
+            report = evaluate(cases, icap_inspector(args.icap), args.icap)
+        except (OSError, RuntimeError) as exc:
+            print(f"icap-dlp eval: {args.icap}: {exc}", file=sys.stderr)
+            return 1
     else:
         settings = load_settings({"policy": args.policy, "detectors": args.detectors}, env={})
         bundle = load_bundle(settings, args.policy or default_policy_path())
