@@ -40,9 +40,13 @@ def test_common_words_survive(text: str) -> None:
 
 
 def test_no_hangul_no_work() -> None:
-    """Texts without Hangul never reach the patterns (the anchor needs two Hangul syllables)."""
-    _, _, anchors = ENGINE.prefilter.scan("Customer Kim Hyun-ji, phone 010-1234-5678 " * 100)
-    assert anchors is None or not anchors.get(0)
+    """Texts without Hangul never reach the patterns (the anchor is two Hangul syllables as UTF-8
+    bytes): not English, not accented French, not Japanese kana; Korean does."""
+    for text in ("Customer Kim Hyun-ji, phone 010-1234-5678 ", "Élodie Lefèvre à Besançon ", "山田さんの電話 "):
+        _, _, anchors = ENGINE.prefilter.scan(text * 100)
+        assert anchors is not None and not anchors.get(0), text
+    _, _, anchors = ENGINE.prefilter.scan("고객 김현지님")
+    assert anchors is not None and anchors.get(0)
 
 
 def test_the_patterns_use_the_validators_surname_table() -> None:
