@@ -14,7 +14,7 @@ from icap_dlp.config import add_settings_arguments, default_policy_path, load_se
 from icap_dlp.errors import ConfigError
 
 # Sub-packages that contribute commands through ``add_commands(subparsers)``.
-_COMMAND_MODULES = ("icap_dlp.detection._cli", "icap_dlp.policy._cli")
+_COMMAND_MODULES = ("icap_dlp.detection._cli", "icap_dlp.policy._cli", "icap_dlp.evaluate._cli")
 
 
 def _serve(args: argparse.Namespace) -> int:
