@@ -14,7 +14,8 @@ from icap_dlp.errors import ConfigError
 # Sub-packages that contribute commands through ``add_commands(subparsers)``, and the commands
 # each adds: ``icap-dlp scan`` imports only what scanning needs (no server settings, no policy
 # engine), the rest of the start-up it would otherwise pay on every call.
-_COMMAND_MODULES = {"icap_dlp.detection._cli": ("scan", "detectors"), "icap_dlp.policy._cli": ("policy",)}
+_COMMAND_MODULES = {"icap_dlp.detection._cli": ("scan", "detectors"), "icap_dlp.policy._cli": ("policy",),
+                    "icap_dlp.evaluate._cli": ("eval",)}
 
 
 def _serve(args: argparse.Namespace) -> int:

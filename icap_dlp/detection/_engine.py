@@ -28,15 +28,18 @@ import regex
 from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
+from icap_dlp.detection import _korean
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import MAX_WINDOW, fast_window
 from icap_dlp.detection._hsdb import JsonMemo, compile_database
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
+from icap_dlp.detection._structure import TextStructure, key_label
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
 
 log = logging.getLogger("icap_dlp.detection")
+_REGISTERED = (_korean.kr_name,)  # validators defined outside _validators register on import
 
 BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data" / "detectors"
 _FLAGS = {"ignorecase": regex.IGNORECASE, "multiline": regex.MULTILINE, "dotall": regex.DOTALL}
@@ -56,22 +59,27 @@ class CompiledPattern:
     group: int | str
     why: str  # the start of every explanation from this pattern
     # A finding's score, rounded, from the pattern's score (else the detector's base score) for:
-    # nothing extra, a valid validator (+0.2), a context word (+boost), both; computed once, in
-    # the order the bonuses are added.
-    scores: tuple[float, float, float, float]
+    # nothing extra, a valid validator (+0.2), a context word (+boost), both, then an UNKNOWN
+    # verdict (the validator's unknown_score, else the base) without and with a context word;
+    # computed once, in the order the bonuses are added.
+    scores: tuple[float, float, float, float, float, float]
     # Windows up to this many characters are searched without regex's per-call timeout: the
     # pattern's worst case there is provably small (see _cost); 0 = always with the timeout.
     fast_window: int = 0
+    context_required: bool = False  # a bare form: no finding without a context word or label
+    shorter_on_invalid: bool = False
 
 
 VALID_BONUS = 0.2
 
 
-def _scores(base: float, boost: float) -> tuple[float, float, float, float]:
+def _scores(base: float, boost: float, unknown: float | None = None) -> tuple[float, float, float, float, float, float]:
     def final(x: float) -> float:
         return round(x, 3) if x < 1.0 else 1.0
 
-    return final(base), final(base + VALID_BONUS), final(base + boost), final(base + VALID_BONUS + boost)
+    unk = base if unknown is None else unknown
+    return (final(base), final(base + VALID_BONUS), final(base + boost), final(base + VALID_BONUS + boost),
+            final(unk), final(unk + boost))
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,8 @@ class CompiledDetector:
     required_words: tuple[str, ...] = ()
     # What every finding of this detector starts with (id, entity type, category, severity).
     head: tuple[str, str, str, str] = ("", "", "", "")
+    # Short ASCII context words (tin, ip, cc) count only as whole words: "tin" is not in "Kristin".
+    whole_words: dict[str, regex.Pattern[str]] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -176,9 +186,15 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
         if isinstance(p.group, str) and p.group not in rx.groupindex:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
         score = det.score if p.score is None else p.score
+        if p.context_required and det.context is None:
+            errors.append(doc.error((*path, "patterns", i, "context_required"),
+                                    "the detector has no context words to require"))
+        if p.shorter_on_invalid and det.validator is None:
+            errors.append(doc.error((*path, "patterns", i, "shorter_on_invalid"), "the detector has no validator"))
         pats.append(CompiledPattern(p.name, rx, p.group, f"pattern {p.name}",
-                                    _scores(score, det.context.boost if det.context else 0.0),
-                                    _fast_window(p.regex, flags, memo)))
+                                    _scores(score, det.context.boost if det.context else 0.0,
+                                            det.validator.unknown_score if det.validator else None),
+                                    _fast_window(p.regex, flags, memo), p.context_required, p.shorter_on_invalid))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -209,6 +225,8 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
         why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
         head=(det.id, det.entity_type, det.category, det.severity),
         required_words=_gate_words(det.context),
+        whole_words={w.lower(): _whole_word(w.lower())
+                     for w in (det.context.words if det.context else ()) if w.isascii() and len(w) <= _SHORT_WORD},
     )
 
 
@@ -217,6 +235,25 @@ def _fast_window(pattern: str, flags: int, memo: JsonMemo | None) -> int:
         return fast_window(pattern, flags)
     value = memo.get(f"{flags}:{pattern}", lambda: fast_window(pattern, flags))
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WINDOW else 0
+
+
+def _whole_word(w: str) -> regex.Pattern[str]:
+    """A short context word as a word: no letter or digit glued to an end that is a letter or
+    digit itself (``sin:`` and ``sin_`` end in punctuation, which is their boundary)."""
+    before = "(?<![a-z0-9])" if w[:1].isalnum() else ""
+    after = "(?![a-z0-9])" if w[-1:].isalnum() else ""
+    return regex.compile(before + regex.escape(w) + after)
+
+
+_SHORT_WORD = 4
+
+
+def _words_in(c: CompiledDetector, text: str) -> list[str]:
+    """The detector's context words in ``text`` (lower-cased), short ones as whole words only."""
+    seen = [word for word in c.context_words if word in text]
+    if seen and c.whole_words:
+        seen = [w for w in seen if w not in c.whole_words or c.whole_words[w].search(text)]
+    return seen
 
 
 def _gate_words(ctx: Context | None) -> tuple[str, ...]:
@@ -538,9 +575,12 @@ class Engine:
         # costs nothing per text that holds none of their words. The rest are always visited.
         self._ungated = tuple(i for i, c in enumerate(self.regex_detectors) if not (c.keywords or c.required_words))
         self._gated_by: dict[str, tuple[int, ...]] = {}
+        self._required_by: dict[str, tuple[int, ...]] = {}  # a required context word may be in the key
         for i, c in enumerate(self.regex_detectors):
             for w in {*c.keywords, *c.required_words}:
                 self._gated_by[w] = (*self._gated_by.get(w, ()), i)
+            for w in c.required_words:
+                self._required_by[w] = (*self._required_by.get(w, ()), i)
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
@@ -573,7 +613,7 @@ class Engine:
 
     def scan_segments(self, segments: Sequence[Segment]) -> list[list[Finding]]:
         """Findings per segment. ``last_ner_seconds`` holds the NER share of this call."""
-        out = [self._scan_regex(s.text) for s in segments]
+        out = [self._scan_regex(s.text, key=key_label(s.location)) for s in segments]
         self.last_ner_seconds = 0.0
         if self._ner is not None:
             t = time.perf_counter()
@@ -590,25 +630,28 @@ class Engine:
             out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
         return out
 
-    def _scan_regex(self, text: str, resolve: bool = True) -> list[Finding]:
+    def _scan_regex(self, text: str, resolve: bool = True, key: str = "") -> list[Finding]:
         if not text:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
         found: list[Finding] = []
         n = len(text)
+        structure = TextStructure(text, key)
         budget = self.regex_timeout
         clock = time.perf_counter
         visit: Sequence[int] = self._ungated
-        if present:
+        if present or key:
             gated = {i for w in present for i in self._gated_by.get(w, ())}
+            if key:  # the key the text sits under ({"phone": "..."}) stands for a required word
+                gated.update(i for w, ids in self._required_by.items() if w in key for i in ids)
             visit = sorted(gated.union(visit)) if gated else visit
         gates = self._gates
         for di in visit:
             c, keywords, required, min_digits, anchor = gates[di]
             if keywords and keywords.isdisjoint(present):
                 continue
-            if required and required.isdisjoint(present):
-                continue
+            if required and required.isdisjoint(present) and not (key and any(k in key for k in required)):
+                continue  # none of its words in the text, nor in the key the text sits under
             if longest_digits < min_digits:
                 continue
             spans = [(0, n)]
@@ -639,7 +682,7 @@ class Engine:
                                 if m is None:
                                     continue
                             # Windows are disjoint (merged), so no start is seen twice.
-                            f = self._candidate(c, p, m, text)
+                            f = self._candidate(c, p, m, text, structure)
                             if f is not None:
                                 found.append(f)
                 except TimeoutError:
@@ -652,7 +695,8 @@ class Engine:
                         raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
 
-    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:
+    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str,
+                   structure: TextStructure) -> Finding | None:
         start, end = m.span(p.group)
         if end <= start:
             return None
@@ -662,30 +706,60 @@ class Engine:
         if (c.allow_values or c.allow_patterns) and (
                 value in c.allow_values or any(ap.fullmatch(value) for ap in c.allow_patterns)):
             return None
-        which = 0  # index into p.scores: +1 valid, +2 context
+        which = 0  # index into p.scores: +1 valid, +2 context; 4 unknown (+1 context)
         why = p.why
         if c.validator is not None:
             verdict = c.validator(value, **c.validator_args) if c.validator_args else c.validator(value)
+            if verdict is _INVALID and p.shorter_on_invalid:
+                end, verdict = self._shorter(c, p, m, text, start, end)
+                value = text[start:end]
             if verdict is _INVALID:
                 return None
             if verdict is _VALID:
                 which = 1
                 why += c.why_valid
             else:
+                which = 4
                 why += c.why_unknown
         ctx = c.context
         if ctx is not None:
             w = ctx.window
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
-            seen = [word for word in c.context_words if word in around]
+            seen = _words_in(c, around)
+            if not seen and (ctx.required or p.context_required or which == 4):
+                # The label of the value's structure (JSON key, CSV header, key= line, HTML
+                # header) counts like a word beside it. Looked up only where it decides whether
+                # there is a finding at all (a required word, an unconfirmed value): a label is
+                # dearer than the window, and a mere boost does not need it.
+                label = structure.label(start, end)
+                if label:
+                    seen = _words_in(c, label)
+                    if seen:
+                        why += "; label"
             if seen:
-                which += 2
+                which += 1 if which == 4 else 2
                 why += "; context " + ",".join(seen[:3])
-            elif ctx.required:
+            elif ctx.required or p.context_required:
                 return None
         # tuple.__new__ directly: the named tuple's own __new__ is a Python-level call.
         return _new_tuple(Finding, c.head + (start, end, p.scores[which], why))
+
+    @staticmethod
+    def _shorter(c: CompiledDetector, p: CompiledPattern, m: Any, text: str, start: int,
+                 end: int) -> tuple[int, V.Verdict]:
+        """The longest shorter match, cut at a space inside the value, that the validator accepts
+        (an IBAN followed by a currency code: the pattern took the code as one more group)."""
+        rx = p.rx
+        cut = text.rfind(" ", start, end)
+        while cut > start:
+            m2 = rx.match(text, m.start(), cut)
+            if m2 is not None and m2.span(p.group) == (start, cut):
+                verdict = c.validator(text[start:cut], **c.validator_args) if c.validator else _INVALID
+                if verdict is not _INVALID:
+                    return cut, verdict
+            cut = text.rfind(" ", start, cut)
+        return end, _INVALID
 
 
 _ASCII_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")

@@ -113,6 +113,48 @@ _STOP = frozenset([
     "txt", "log", "logs", "cd", "ci", "pr", "mr",
 ])
 
+# What the model sometimes tags in base64 (certificates, public keys), hashes and identifiers:
+# names, places and organisations hold no base64 punctuation and no 25-letter token; person
+# names hold no digit either (an organisation may: 3M, 7-Eleven).
+_NOT_A_NAME = regex.compile(r"[+/=_@\\]|\S{25}")
+_DIGIT = regex.compile(r"\d")
+# An entity that cuts a token (letters, digits or base64 punctuation right beside it) is a piece
+# of data, not a word: sxfmaQSd/k7p... in a certificate.
+_GLUED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+_PEM_BLOCK = regex.compile(r"-----BEGIN [A-Z0-9 ]{1,40}-----.*?(?:-----END [A-Z0-9 ]{1,40}-----|\Z)", regex.DOTALL)
+
+
+def pem_blocks(text: str) -> list[tuple[int, int]]:
+    """Spans of PEM blocks (certificates, keys, CSRs): base64 the model reads as words now and then."""
+    return [m.span() for m in _PEM_BLOCK.finditer(text)] if "-----BEGIN " in text else []
+
+
+_JOINERS = frozenset("-:._")
+
+
+def _beside_digits(text: str, start: int, end: int) -> bool:
+    """An all-caps entity between digit groups is part of a code (the bank code of an IBAN)."""
+    before = text[max(0, start - 12):start].split()
+    after = text[end:end + 12].split()
+    return bool(before and any(c.isdigit() for c in before[-1])) or bool(after and any(c.isdigit() for c in after[0]))
+_LETTERS2 = regex.compile(r"\p{L}{2}")
+
+
+def not_a_name(text: str, start: int, end: int, label: str) -> bool:
+    """True when the entity at [start, end) of ``text`` is data the model mistook for a name: base64
+    or a piece of a token (a UUID, ``jdbc`` of ``jdbc:postgresql``), a version number."""
+    ent = text[start:end]
+    n = len(text)
+    return (len(ent.strip()) < 2 or _NOT_A_NAME.search(ent) is not None
+            or (label == "PERSON" and _DIGIT.search(ent) is not None)
+            or _LETTERS2.search(ent) is None
+            or (ent.isupper() and _beside_digits(text, start, end))
+            or (start > 0 and (text[start - 1] in _GLUED
+                               or (text[start - 1] in _JOINERS and start > 1 and text[start - 2].isalnum())))
+            or (end < n and (text[end] in _GLUED
+                             or (text[end] in _JOINERS and end + 1 < n and text[end + 1].isalnum()))))
 _CANDIDATE = regex.compile(r"(?<![\p{L}\p{N}_.])\p{Lu}[\p{L}\p{M}\p{N}'\u2019\-]*")
 # A capitalised word used as code: a call, an index, an attribute, an assignment, a block header.
 _CODE_AFTER = regex.compile(r"[(\[.]\w|[ \t]*=[^=]|:$", regex.MULTILINE)
@@ -220,15 +262,19 @@ class NerAdapter:
                 raise InspectionError(f"NER over its {self.config.timeout:g} s budget", "timeout")
             self.chars_run += sum(b - a for _, a, b in group)
             docs = self.nlp.pipe([texts[i][a:b] for i, a, b in group], batch_size=len(group))
-            self._collect(group, docs, out)
+            self._collect(group, docs, out, texts)
         return out
 
     def _collect(self, group: list[tuple[int, int, int]], docs: Iterator[Any],
-                 out: list[list[Finding]]) -> None:
+                 out: list[list[Finding]], texts: Sequence[str]) -> None:
+        blocks: dict[int, list[tuple[int, int]]] = {}
         for (i, a, _), doc in zip(group, docs, strict=True):
             for ent in doc.ents:
                 c = self.by_label.get(ent.label_)
-                if c is None or len(ent.text.strip()) < 2:
+                s, e = a + ent.start_char, a + ent.end_char
+                if c is None or not_a_name(texts[i], s, e, ent.label_):
                     continue
-                out[i].append(Finding._make(
-                    c.head + (a + ent.start_char, a + ent.end_char, c.spec.score, f"ner {ent.label_}")))
+                pem = blocks[i] if i in blocks else blocks.setdefault(i, pem_blocks(texts[i]))
+                if any(lo < e and s < hi for lo, hi in pem):
+                    continue
+                out[i].append(Finding._make(c.head + (s, e, c.spec.score, f"ner {ent.label_}")))

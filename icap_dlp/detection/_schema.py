@@ -24,18 +24,27 @@ class Pattern(_Strict):
     score: float | None = Field(None, ge=0, le=1, description="overrides the detector's base score")
     group: int | str = Field(0, description="regex group that holds the sensitive value")
     flags: list[Literal["ignorecase", "multiline", "dotall"]] = Field(default_factory=list)
+    context_required: bool = Field(
+        False, description="this pattern's matches count only with a context word near them or in their "
+                           "structure label (JSON key, CSV header, key= label): for bare forms such as 9 digits")
+    shorter_on_invalid: bool = Field(
+        False, description="when the validator rejects a match, try it again without its last space-separated "
+                           "part(s) (an IBAN followed by a currency code)")
 
 
 class ValidatorRef(_Strict):
     name: str
     args: dict[str, Any] = Field(default_factory=dict)
+    unknown_score: float | None = Field(
+        None, ge=0, le=1, description="score of a match the validator can neither confirm nor reject "
+                                      "(default: the pattern's score)")
 
 
 class Context(_Strict):
     words: list[str] = Field(min_length=1)
     window: int = Field(48, ge=1, le=512, description="characters before and after the value")
     boost: float = Field(0.2, ge=0, le=1)
-    required: bool = Field(False, description="report only when a context word is near")
+    required: bool = Field(False, description="report only when a context word is near (or in the structure label)")
 
 
 class Allow(_Strict):

@@ -63,12 +63,16 @@ def _ok(cond: bool) -> Verdict:
     return Verdict.VALID if cond else Verdict.INVALID
 
 
-@validator("luhn")
-def luhn(value: str) -> Verdict:
+@validator("luhn", "unknown_below")
+def luhn(value: str, unknown_below: int = 0) -> Verdict:
+    """Luhn check; a valid number shorter than ``unknown_below`` digits is UNKNOWN (a 13-digit
+    order number passes the check one time in ten)."""
     d = _digits(value)
     if not 12 <= len(d) <= 19:
         return Verdict.INVALID
-    return _ok(_luhn_ok(_ascii_digits(d)))
+    if not _luhn_ok(_ascii_digits(d)):
+        return Verdict.INVALID
+    return Verdict.UNKNOWN if len(d) < unknown_below else Verdict.VALID
 
 
 def _luhn_ok(d: str) -> bool:
@@ -93,6 +97,9 @@ IBAN_LENGTHS = {
     "RO": 24, "RS": 22, "SA": 24, "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28,
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
 }
+# Added to the SWIFT IBAN registry since 2020.
+IBAN_LENGTHS.update({"BI": 27, "DJ": 27, "FK": 18, "LY": 25, "MN": 20, "NI": 28, "OM": 23, "RU": 33, "SD": 18,
+                     "SO": 23})
 
 
 @validator("iban")

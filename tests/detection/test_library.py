@@ -82,13 +82,13 @@ def test_overlap_resolution_per_cluster_equals_the_plain_rule(spans: list[tuple[
 
 
 def test_required_context_words_gate_the_detector_without_changing_findings() -> None:
-    """phone-us needs a context word within 40 characters: with none anywhere in the text it is not
-    run at all, and where there is one the findings are what an ungated engine finds."""
+    """kr-landline-phone needs a context word within 30 characters: with none anywhere in the text
+    it is not run at all, and where there is one the findings are what an ungated engine finds."""
     import dataclasses
 
-    text = ("order 415-555-2671 shipped; ref 212.555.0147\n" * 50
-            + "call 212.555.0147 after 5, Phone: (415) 555-2671\n")
-    assert LIB.compiled["phone-us"].required_words
+    text = ("order 02-312-3456 shipped; ref 031-123-4567\n" * 50
+            + "전화: 02-312-3456 after 5, Tel 031-123-4567\n")
+    assert LIB.compiled["kr-landline-phone"].required_words
     ungated_lib = load_library()
     for did, c in ungated_lib.compiled.items():
         ungated_lib.compiled[did] = dataclasses.replace(c, required_words=())
@@ -96,7 +96,7 @@ def test_required_context_words_gate_the_detector_without_changing_findings() ->
     for t in (text, text.split("call")[0]):
         assert [(f.detector_id, f.start, f.end) for f in ENGINE.scan(t)] == \
             [(f.detector_id, f.start, f.end) for f in ungated.scan(t)]
-    assert "phone-us" in {f.detector_id for f in ENGINE.scan(text)}
+    assert "kr-landline-phone" in {f.detector_id for f in ENGINE.scan(text)}
 
 
 def test_context_words_with_cased_non_ascii_letters_are_no_gate(tmp_path: Path) -> None:
