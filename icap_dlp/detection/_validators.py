@@ -270,8 +270,17 @@ def phone(value: str, region: str = "US") -> Verdict:
     every national format, goes through the full parse.
     """
     stripped = value.strip()
-    if stripped.startswith("+") and _phone_plan_ok(_digits(stripped[1:])):
-        return Verdict.VALID
+    if stripped.startswith("+"):
+        if _phone_plan_ok(_digits(stripped[1:])):
+            return Verdict.VALID
+    elif region in _NANP_REGIONS:
+        # A NANP national number (10 digits, or 11 with the trunk prefix 1) is +1 and its digits:
+        # the same fast test; only what fails it goes through parse.
+        digits = _digits(stripped)
+        if len(digits) == 11 and digits[0] == "1":
+            digits = digits[1:]
+        if len(digits) == 10 and _phone_plan_ok("1" + digits):
+            return Verdict.VALID
     import phonenumbers
 
     try:
@@ -281,6 +290,7 @@ def phone(value: str, region: str = "US") -> Verdict:
     return _ok(phonenumbers.is_valid_number(num))
 
 
+_NANP_REGIONS = frozenset({"US", "CA"})
 # Any type will do (valid = not UNKNOWN), so the common ones go first.
 _PHONE_TYPES = ("mobile", "fixed_line", "toll_free", "premium_rate", "shared_cost", "voip", "personal_number",
                 "pager", "uan", "voicemail")
