@@ -125,6 +125,8 @@ def main() -> int:
                     help="also run icap-dlp from this checkout (e.g. a git worktree of main) with the same "
                          "worker counts, and report this tree's ratios against it")
     ap.add_argument("--policy", default=None, help="icap-dlp policy file (default: the embedded default)")
+    ap.add_argument("--baseline-policy", default=None,
+                    help="the baseline's policy file when its schema differs (e.g. its own copy of the example)")
     ap.add_argument("--no-cicap", action="store_true", help="icap-dlp only")
     args = ap.parse_args()
     scenarios = args.scenario or list(SCENARIOS)
@@ -141,7 +143,7 @@ def main() -> int:
                 proc, port = start_icap_dlp(workers, args.policy)
                 servers.append((f"icap-dlp, {label}", proc, port, None))
                 if args.baseline:
-                    proc, port = start_icap_dlp(workers, args.policy, checkout=args.baseline)
+                    proc, port = start_icap_dlp(workers, args.baseline_policy or args.policy, checkout=args.baseline)
                     servers.append((f"{BASELINE}, {label}", proc, port, None))
             for scenario in scenarios:  # interleaved: every server sees the same machine state
                 for name, proc, port, service in servers:
