@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from payloads import _prose, typical_text
+from payloads import _prose, sprinkle, typical_text
 
 from icap_dlp.detection import Engine, NerConfig, load_library
 from icap_dlp.model import Segment
@@ -42,11 +42,7 @@ def mixed(size: int, seed: int = 7, density: float = 0.01) -> str:
             chunk = LOG
         else:
             chunk = json.dumps({"id": rng.randint(1, 10**6), "note": _prose(120, rng)})
-        words = chunk.split(" ")
-        for i in range(len(words)):
-            if rng.random() < density:
-                words[i] = rng.choice(SECRETS)
-        chunk = " ".join(words) + "\n"
+        chunk = sprinkle(chunk, rng, density, SECRETS) + "\n"
         parts.append(chunk)
         total += len(chunk)
     return "".join(parts)[:size]

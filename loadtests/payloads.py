@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 
 _WORDS = (
     "the", "build", "ran", "tests", "against", "the", "staging", "cluster", "and", "reported", "latency",
@@ -58,6 +59,15 @@ def _json_line(rng: random.Random) -> str:
                        "updated": f"2026-11-{rng.randint(1, 28):02d}T08:{rng.randint(0, 59):02d}:00Z"})
 
 
+def sprinkle(line: str, rng: random.Random, density: float, tokens: Sequence[str]) -> str:
+    """``line`` with each space-separated word replaced by one of ``tokens`` with probability ``density``."""
+    words = line.split(" ")
+    for i in range(len(words)):
+        if rng.random() < density:
+            words[i] = rng.choice(tokens)
+    return " ".join(words)
+
+
 def typical_text(size: int, *, seed: int = 5, density: float = 0.01) -> str:
     """About ``size`` characters of typical tool output: prose, code lines, log lines with ISO
     timestamps and 64-bit hex request ids, JSON lines with 128-bit hex ids, quantities and SKU
@@ -77,11 +87,7 @@ def typical_text(size: int, *, seed: int = 5, density: float = 0.01) -> str:
         else:
             line = _json_line(rng)
         if density:
-            words = line.split(" ")
-            for i in range(len(words)):
-                if rng.random() < density:
-                    words[i] = rng.choice(_SENSITIVE)
-            line = " ".join(words)
+            line = sprinkle(line, rng, density, _SENSITIVE)
         lines.append(line)
         total += len(line) + 1
     return "\n".join(lines)[:size]
