@@ -21,8 +21,8 @@ from typing import Any
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import Engine, load_library
-from icap_dlp.errors import ConfigError, InspectionError
-from icap_dlp.model import Action, Finding, RequestContext, Segment
+from icap_dlp.errors import ConfigError, InspectionError, failure_reason
+from icap_dlp.model import Action, Finding, RequestContext, Segment, Uninspected
 from icap_dlp.policy import (
     Decision,
     Operator,
@@ -139,6 +139,7 @@ class MessageResult:
     timings: Timings = field(default_factory=Timings)
     bytes_inspected: int = 0
     parts: list[MessageResult] = field(default_factory=list)  # SSE: one result per event
+    gaps: list[Uninspected] = field(default_factory=list)  # what could not be inspected, and why
 
 
 def _with_mcp(ctx: RequestContext, mcp: Any) -> RequestContext:
@@ -172,7 +173,7 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     texts = [s.text for s in segments]
     decision = bundle.policy.evaluate(ctx, findings, texts, tally)
     result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
-                           timings=timings, bytes_inspected=sum(len(x) for x in texts))
+                           timings=timings, bytes_inspected=sum(len(x) for x in texts), gaps=list(parsed.gaps))
     if decision.action is Action.REDACT and decision.redactions:
         t = time.perf_counter()
         by_segment: dict[int, list[tuple[Finding, Any]]] = {}
@@ -198,8 +199,33 @@ def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> t
 
 def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content_type: str | None,
                     content_encoding: str | None = None, accept: str | None = None,
-                    incident: str | None = None, skip_types: tuple[str, ...] | None = None) -> MessageResult:
-    """Decode, parse and inspect a whole body (JSON, NDJSON, form, text; SSE as a whole)."""
+                    incident: str | None = None, skip_types: tuple[str, ...] | None = None,
+                    fail_default: Callable[[str], str] | None = None) -> MessageResult:
+    """Decode, parse and inspect a whole body (JSON, NDJSON, form, text; SSE event by event).
+
+    Raises :class:`InspectionError` when the body cannot be inspected; any other exception raised
+    inside inspection is turned into one (its reason from :func:`failure_reason`), so the caller's
+    failure policy answers it: no exception ever becomes an allow. Parts that could not be
+    inspected while the rest could are listed in ``MessageResult.gaps``.
+    """
+    try:
+        return _inspect_message(bundle, ctx, body, content_type=content_type,
+                                content_encoding=content_encoding, accept=accept, incident=incident,
+                                skip_types=skip_types, fail_default=fail_default)
+    except InspectionError:
+        raise
+    except Exception as exc:
+        reason = failure_reason(exc)
+        # The type only: an exception's message may quote the content.
+        log.warning("inspection failed", extra={"fields": {"error": type(exc).__name__, "reason": reason}})
+        log.debug("inspection failed", exc_info=True)
+        raise InspectionError(f"inspection failed: {type(exc).__name__}", reason) from exc
+
+
+def _inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content_type: str | None,
+                     content_encoding: str | None, accept: str | None, incident: str | None,
+                     skip_types: tuple[str, ...] | None,
+                     fail_default: Callable[[str], str] | None) -> MessageResult:
     incident = incident or new_incident_id()
     timings = Timings()
     t = time.perf_counter()
@@ -209,15 +235,23 @@ def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content
     charset = content.charset_of(content_type)
     t = time.perf_counter()
     if kind is content.BodyKind.SSE:
-        return _inspect_sse_whole(bundle, ctx, decoded, incident, accept, timings)
+        return _inspect_sse_whole(bundle, ctx, decoded, incident, accept, timings, fail_default)
     parsed = content.parse(decoded, kind, charset, bundle.content_limits)
     timings.parse = time.perf_counter() - t
     return inspect_parsed(bundle, ctx, parsed, incident, accept, timings)
 
 
 def _inspect_sse_whole(bundle: Bundle, ctx: RequestContext, body: bytes, incident: str,
-                       accept: str | None, timings: Timings) -> MessageResult:
+                       accept: str | None, timings: Timings,
+                       fail_default: Callable[[str], str] | None) -> MessageResult:
+    """A buffered (compressed) SSE body: the streamed code, event by event, then one result.
+
+    Events that could not be inspected are the result's gaps: the caller answers them with the
+    failure policy for the whole message (a buffered body can still be blocked as a whole).
+    """
     stream = SseInspector(bundle, ctx, incident, accept)
+    if fail_default is not None:
+        stream.fail_default = fail_default
     out = stream.feed(body) + stream.finish()
     res = stream.summary()
     res.body = None if out == body else out
@@ -240,24 +274,35 @@ class SseInspector:
         self.sse = content.SseStream(max_event_bytes=bundle.content_limits.max_event_bytes)
         self.results: list[MessageResult] = []
         self.failure: str | None = None
-        self._blocked_oversize = False
+        self._oversize_mode = ""
         self.fail_default: Callable[[str], str] = lambda reason: "closed"
         self.tally: Counter[str] = Counter()  # count thresholds apply to the whole stream
+        self.gaps: list[Uninspected] = []
+        self._index = -1
 
-    def _events(self, events: Sequence[Any]) -> bytes:
+    def _events(self, events: Sequence[content.SseEvent]) -> bytes:
         out = []
         for ev in events:
+            self._index += 1
             if ev.oversize:
                 out.append(self._oversize(ev))
                 continue
-            parsed = ev.parsed(self.bundle.content_limits)
             try:
+                parsed = ev.parsed(self.bundle.content_limits)
                 res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept, tally=self.tally)
-            except InspectionError as exc:
-                out.append(self._failed(ev, exc.reason))
+            except Exception as exc:  # every exception is a gap for the failure policy, never an allow
+                reason = failure_reason(exc)
+                if not isinstance(exc, InspectionError):
+                    log.warning("event inspection failed",
+                                extra={"fields": {"error": type(exc).__name__, "reason": reason}})
+                    log.debug("event inspection failed", exc_info=True)
+                out.append(self._failed(ev, reason))
                 continue
             self.results.append(res)
-            if res.decision.action is Action.BLOCK:
+            if res.gaps and any(self._gap_mode(g.reason, f"event[{self._index}]:{g.location}") == "closed"
+                                for g in res.gaps):
+                out.append(self._error_event())
+            elif res.decision.action is Action.BLOCK:
                 ids = getattr(parsed.mcp, "ids", None) or [None]
                 out.append(redaction.sse_block_event(ids[0], self.incident,
                                                      self.bundle.policy.settings.block_error_code))
@@ -267,19 +312,30 @@ class SseInspector:
                 out.append(ev.raw)
         return b"".join(out)
 
-    def _oversize(self, ev: Any) -> bytes:
+    def _oversize(self, ev: content.SseEvent) -> bytes:
         """An event over the per-event cap: the failure policy decides (always audited)."""
-        if self._blocked_oversize:
-            return b"" if self.failure == "oversize:closed" else bytes(ev.raw)
-        self._blocked_oversize = True
-        return self._failed(ev, "oversize")
+        if self._oversize_mode:  # the rest of an event already answered
+            return b"" if self._oversize_mode == "closed" else bytes(ev.raw)
+        out = self._failed(ev, "oversize")
+        self._oversize_mode = self.gaps[-1].mode
+        return out
 
-    def _failed(self, ev: Any, reason: str) -> bytes:
+    def _failed(self, ev: content.SseEvent, reason: str) -> bytes:
         """An event that could not be inspected: pass it (open) or replace it by an error (closed)."""
-        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
-        self.failure = f"{reason}:{mode}"
-        if mode == "open":
+        if self._gap_mode(reason, f"event[{self._index}]") == "open":
             return bytes(ev.raw)
+        return self._error_event()
+
+    def _gap_mode(self, reason: str, location: str) -> str:
+        """Ask the failure policy about a gap, record it, and return its answer."""
+        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
+        self.gaps.append(Uninspected(reason, location, mode))
+        # The record names the strictest answer given: one closed gap makes the stream's failure closed.
+        if self.failure is None or (mode == "closed" and not self.failure.endswith(":closed")):
+            self.failure = f"{reason}:{mode}"
+        return mode
+
+    def _error_event(self) -> bytes:
         return redaction.sse_block_event(None, self.incident, self.bundle.policy.settings.block_error_code)
 
     def feed(self, data: bytes) -> bytes:
@@ -291,7 +347,7 @@ class SseInspector:
     def summary(self) -> MessageResult:
         """One decision for the whole stream: the strictest event's, with every rule and finding."""
         if not self.results:
-            return MessageResult(self.bundle.policy.evaluate(self.ctx, [], []), None)
+            return MessageResult(self.bundle.policy.evaluate(self.ctx, [], []), None, gaps=list(self.gaps))
         actions = [r.decision.action for r in self.results]
         worst = max(self.results, key=lambda r: r.decision.intended.rank)
         merged = Decision(action=Action.strictest(actions), intended=worst.decision.intended,
@@ -299,6 +355,6 @@ class SseInspector:
         for r in self.results:
             merged.rules += [x for x in r.decision.rules if x not in merged.rules]
             merged.findings += r.decision.findings
-        res = MessageResult(merged, None, mcp=worst.mcp, parts=list(self.results))
+        res = MessageResult(merged, None, mcp=worst.mcp, parts=list(self.results), gaps=list(self.gaps))
         res.bytes_inspected = sum(r.bytes_inspected for r in self.results)
         return res

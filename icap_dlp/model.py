@@ -67,6 +67,20 @@ class Segment:
 
 
 @dataclass(frozen=True, slots=True)
+class Uninspected:
+    """A gap: part of a message that could not be inspected, and why.
+
+    ``reason`` is a failure-policy reason (``oversize``, ``undecodable``, ``timeout``,
+    ``internal``); ``location`` says where (a JSON path, ``event[3]``, ``body``); ``mode`` is the
+    failure policy's answer once it has been asked (``open`` or ``closed``), else empty.
+    """
+
+    reason: str
+    location: str
+    mode: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class RequestContext:
     """What is known about the transaction before the body is read (from ICAP + HTTP headers)."""
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from icap_dlp import content, metrics
 from icap_dlp.config import Settings, default_policy_path
+from icap_dlp.content import McpInfo
 from icap_dlp.context import build_context, encode_context
 from icap_dlp.dlp import (
     Bundle,
@@ -24,7 +25,7 @@ from icap_dlp.dlp import (
     load_bundle,
     new_incident_id,
 )
-from icap_dlp.errors import InspectionError
+from icap_dlp.errors import failure_reason
 from icap_dlp.icap import Headers, HttpRequestHead, HttpResponseHead, IcapRequest, Method
 from icap_dlp.model import Action, Direction, RequestContext
 from icap_dlp.pipeline import (
@@ -101,16 +102,18 @@ class DlpTransaction:
             result = inspect_message(
                 self.bundle, self.ctx, body, content_type=self.content_type,
                 content_encoding=self.content_encoding, accept=self.accept, incident=self.incident,
-                skip_types=self.settings.skip_types,
+                skip_types=self.settings.skip_types, fail_default=self._fail_default,
             )
-        except InspectionError as exc:
-            return self.fail(exc.reason)
+        except Exception as exc:  # noqa: BLE001 - never an allow: the failure policy answers (logged inside)
+            return self.fail(failure_reason(exc))
         return self._outcome(result)
+
+    def _fail_default(self, reason: str) -> str:
+        return self.settings.on_oversize if reason == "oversize" else self.settings.on_error
 
     def stream(self) -> StreamPlan:
         sse = SseInspector(self.bundle, self.ctx, self.incident, self.accept)
-        sse.fail_default = lambda reason: (self.settings.on_oversize if reason == "oversize"
-                                           else self.settings.on_error)
+        sse.fail_default = self._fail_default
         self._sse = sse
         plan = echo_stream_plan(self.request)
         head = plan.http_response or plan.http_request
@@ -126,16 +129,20 @@ class DlpTransaction:
                 plan.http_request = _with_headers(plan.http_request, h)
         return plan
 
-    def fail(self, reason: str) -> Outcome:
-        default = self.settings.on_oversize if reason == "oversize" else self.settings.on_error
-        mode = self.bundle.policy.failure_mode(reason, self.ctx, default)
+    def fail(self, reason: str, mcp: McpInfo | None = None) -> Outcome:
+        """Answer a message that could not be (wholly) inspected by the failure policy for ``reason``.
+
+        ``open`` passes it unchanged, ``closed`` blocks it (a JSON-RPC error for the same id when
+        ``mcp`` is known); either way the header and the audit record name the reason and mode.
+        """
+        mode = self.bundle.policy.failure_mode(reason, self.ctx, self._fail_default(reason))
         self.report.failure = f"{reason}:{mode}"
         if mode == "open":
             self.report.action = Action.ALLOW
             return Unmodified(self._headers(Action.ALLOW, [], failure=self.report.failure))
         self.report.action = self.report.intended = Action.BLOCK
-        body, ctype, status = block_body(self.bundle, None, self.incident, self.accept)
-        return self._block_outcome(body, ctype, status, [], close=reason == "oversize")
+        body, ctype, status = block_body(self.bundle, mcp, self.incident, self.accept)
+        return self._block_outcome(body, ctype, status, [], close=reason == "oversize" and mcp is None)
 
     def skip_headers(self) -> tuple[tuple[str, str], ...]:
         return (("X-DLP-Decision", "allow"), ("X-DLP-Incident", self.incident))
@@ -184,9 +191,19 @@ class DlpTransaction:
 
     def _outcome(self, result: MessageResult) -> Outcome:
         self.report.result = result
+        if result.gaps:
+            # Parts that could not be inspected: one closed gap blocks the whole message; open
+            # gaps let the inspected rest be answered, and the record and headers say so.
+            modes = [g.mode or self.bundle.policy.failure_mode(g.reason, self.ctx, self._fail_default(g.reason))
+                     for g in result.gaps]
+            result.gaps = [replace(g, mode=m) for g, m in zip(result.gaps, modes, strict=True)]
+            closed = [g for g in result.gaps if g.mode == "closed"]
+            if closed:
+                return self.fail(closed[0].reason, result.mcp)
+            self.report.failure = f"{result.gaps[0].reason}:open"
         d = result.decision
         self.report.action, self.report.intended = d.action, d.intended
-        hdrs = self._headers(d.action, d.rules, intended=d.intended)
+        hdrs = self._headers(d.action, d.rules, intended=d.intended, failure=self.report.failure)
         if d.action is Action.BLOCK and result.body is not None:
             return self._block_outcome(result.body, result.content_type or "application/json",
                                        result.status or 200, d.rules)

@@ -61,6 +61,7 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "timings_ms": {"total": round((report.finished_at - report.started) * 1000, 3)},
         "policy": {"name": bundle.policy.name, "version": bundle.policy.version},
         "failure": report.failure,
+        "gaps": [],
     }
     if res is not None:
         mcp = res.mcp
@@ -72,6 +73,8 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         rec["bytes_inspected"] = res.bytes_inspected
         rec["timings_ms"].update(res.timings.as_ms())
         rec["findings"] = summarise(res, key)
+        rec["gaps"] = [{"reason": g.reason, "location": g.location, "mode": g.mode}
+                       for g in getattr(res, "gaps", ())[:MAX_PER_DETECTOR]]
     return rec
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import functools
+import re
 import zlib
 from dataclasses import dataclass
 
@@ -97,6 +98,23 @@ def encode_text(text: str, charset: str) -> bytes:
         return text.encode(charset, "surrogateescape")
     except (LookupError, UnicodeEncodeError):
         return text.encode("utf-8", "surrogateescape")
+
+
+# Surrogates that surrogateescape cannot encode (it only maps U+DC80..U+DCFF back to bytes).
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def encode_json(text: str, charset: str) -> bytes:
+    """Encode JSON text; a lone surrogate (``"\\ud800"`` in the input) is written back escaped.
+
+    Undecodable input bytes (surrogate-escaped on the way in) come back as the same bytes. Any
+    other surrogate can only come from a ``\\uXXXX`` escape inside a JSON string, so writing it
+    as that escape again is valid JSON and keeps the value.
+    """
+    try:
+        return encode_text(text, charset)
+    except UnicodeEncodeError:
+        return encode_text(_LONE_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text), charset)
 
 
 def _encodings(header: str | None) -> list[str]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from icap_dlp.content._codec import BodyKind, ContentLimits, decode_text, encode_text
-from icap_dlp.model import Segment
+from icap_dlp.content._codec import BodyKind, ContentLimits, decode_text, encode_json, encode_text
+from icap_dlp.model import Segment, Uninspected
 
 _NEVER = frozenset({"jsonrpc", "mimeType", "type"})
 _TOP_NEVER = frozenset({"id", "method"})
@@ -49,6 +49,7 @@ class ParsedBody:
     _slots: list[_Slot]
     _rebuild: Callable[[], bytes]
     _original: bytes
+    gaps: list[Uninspected] = field(default_factory=list)
 
     def render(self, replacements: Mapping[int, str]) -> bytes:
         if not replacements:
@@ -68,15 +69,16 @@ class _Walker:
         self.limits = limits
         self.segments: list[Segment] = []
         self.slots: list[_Slot] = []
+        self.gaps: list[Uninspected] = []
 
-    def add(self, text: str, location: str, setter: Callable[[str], None]) -> None:
+    def add(self, text: str, location: str, setter: Callable[[str], None], depth: int = 0) -> None:
         if not text:
             return
-        nested = _maybe_json(text)
+        nested = _maybe_json(text) if depth < self.limits.max_depth else None
         if nested is not None and isinstance(nested, dict | list):
             holder = [nested]
             before = len(self.segments)
-            self.walk(holder, 0, location + "<json>$", 0)
+            self.walk(holder, 0, location + "<json>$", depth + 1)
             if len(self.segments) > before:
 
                 def set_nested(_: str, holder: list[Any] = holder) -> None:
@@ -97,14 +99,16 @@ class _Walker:
 
     def walk(self, parent: Any, key: Any, path: str, depth: int) -> None:
         value = parent[key]
-        if depth > self.limits.max_depth:
+        if depth > self.limits.max_depth and isinstance(value, dict | list) and value:
+            # Deeper than the limit: a gap for the failure policy, never a silent skip.
+            self.gaps.append(Uninspected("oversize", path))
             return
         if isinstance(value, str):
 
             def setter(t: str, parent: Any = parent, key: Any = key) -> None:
                 parent[key] = t
 
-            self.add(value, path, setter)
+            self.add(value, path, setter, depth)
         elif isinstance(value, dict):
             if value.get("type") in _MEDIA and "data" in value:
                 skip = {"data"}
@@ -163,8 +167,8 @@ def _maybe_json(text: str) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
-        return None
+    except (ValueError, RecursionError):
+        return None  # not JSON, or nested past the parser's limit: inspected as the text it is
 
 
 def mcp_info(doc: Any) -> McpInfo | None:
@@ -193,9 +197,9 @@ def _parse_json_doc(doc: Any, text: str, charset: str, limits: ContentLimits, or
     separators = _separators(text[:2048])
 
     def rebuild() -> bytes:
-        return encode_text(json.dumps(holder[0], ensure_ascii=False, separators=separators), charset)
+        return encode_json(json.dumps(holder[0], ensure_ascii=False, separators=separators), charset)
 
-    return ParsedBody(w.segments, mcp_info(doc), w.slots, rebuild, original)
+    return ParsedBody(w.segments, mcp_info(doc), w.slots, rebuild, original, w.gaps)
 
 
 def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLimits | None = None) -> ParsedBody:
@@ -230,6 +234,7 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes) -> 
     lines = text.split("\n")
     segments: list[Segment] = []
     slots: list[_Slot] = []
+    gaps: list[Uninspected] = []
     renders: list[Callable[[], str]] = []
     for n, line in enumerate(lines):
         try:
@@ -250,6 +255,7 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes) -> 
         w = _Walker(limits)
         holder = [doc]
         w.walk(holder, 0, f"line[{n}]:$", 0)
+        gaps += w.gaps
         segments += w.segments
         slots += w.slots
         orig = line
@@ -264,7 +270,8 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes) -> 
             slot.set = mark
         renders.append(lambda holder=holder, orig=orig, changed=changed:  # type: ignore[misc]
                        json.dumps(holder[0], ensure_ascii=False, separators=(",", ":")) if changed[0] else orig)
-    return ParsedBody(segments, None, slots, lambda: encode_text("\n".join(r() for r in renders), charset), original)
+    return ParsedBody(segments, None, slots, lambda: encode_json("\n".join(r() for r in renders), charset), original,
+                      gaps)
 
 
 def _form(text: str, charset: str, original: bytes) -> ParsedBody:

@@ -47,7 +47,8 @@ class SseEvent:
                 out.append(ln)
             return encode_text(eol.join(out), "utf-8")
 
-        return ParsedBody(inner.segments, inner.mcp, [_Slot(s.set) for s in inner._slots], rebuild, self.raw)
+        return ParsedBody(inner.segments, inner.mcp, [_Slot(s.set) for s in inner._slots], rebuild, self.raw,
+                          inner.gaps)
 
 
 class SseStream:
