@@ -229,16 +229,20 @@ def _inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, conten
     incident = incident or new_incident_id()
     timings = Timings()
     t = time.perf_counter()
-    decoded = content.decode_body(body, content_encoding, bundle.content_limits)
+    gaps: list[Uninspected] = []
+    decoded = content.decode_body(body, content_encoding, bundle.content_limits, gaps)
     timings.decode = time.perf_counter() - t
     kind = content.classify(content_type, *(() if skip_types is None else (skip_types,)))
     charset = content.charset_of(content_type)
     t = time.perf_counter()
     if kind is content.BodyKind.SSE:
-        return _inspect_sse_whole(bundle, ctx, decoded, incident, accept, timings, fail_default)
-    parsed = content.parse(decoded, kind, charset, bundle.content_limits)
-    timings.parse = time.perf_counter() - t
-    return inspect_parsed(bundle, ctx, parsed, incident, accept, timings)
+        res = _inspect_sse_whole(bundle, ctx, decoded, incident, accept, timings, fail_default)
+    else:
+        parsed = content.parse(decoded, kind, charset, bundle.content_limits)
+        timings.parse = time.perf_counter() - t
+        res = inspect_parsed(bundle, ctx, parsed, incident, accept, timings)
+    res.gaps[:0] = gaps
+    return res
 
 
 def _inspect_sse_whole(bundle: Bundle, ctx: RequestContext, body: bytes, incident: str,
