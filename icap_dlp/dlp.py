@@ -166,7 +166,7 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     segments: list[Segment] = list(parsed.segments)
     ctx = _with_mcp(ctx, parsed.mcp)
     t = time.perf_counter()
-    findings = bundle.engine.scan_segments(segments) if segments else []
+    findings = scan_normalized(bundle.engine, segments) if segments else []
     ner = bundle.engine.last_ner_seconds if segments else 0.0
     timings.detect += time.perf_counter() - t - ner
     timings.ner += ner
@@ -186,6 +186,20 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     elif decision.action is Action.BLOCK:
         result.body, result.content_type, result.status = block_body(bundle, parsed.mcp, incident, accept)
     return result
+
+
+def scan_normalized(engine: Engine, segments: Sequence[Segment]) -> list[list[Finding]]:
+    """Findings per segment, detected on the normalized text, as spans of the original text.
+
+    ASCII segments (nearly all traffic) are scanned as they are: no copy, no map.
+    """
+    if all(s.text.isascii() for s in segments):
+        return engine.scan_segments(segments)
+    norms = [content.normalize(s.text) for s in segments]
+    found = engine.scan_segments([replace(s, text=n.text) if n.changed else s
+                                  for s, n in zip(segments, norms, strict=True)])
+    return [[f._replace(start=a, end=b) for f in fs for a, b in (n.original_span(f.start, f.end),)]
+            if n.changed else fs for fs, n in zip(found, norms, strict=True)]
 
 
 def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> tuple[bytes, str, int]:

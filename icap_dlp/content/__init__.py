@@ -8,6 +8,7 @@ from icap_dlp.content._codec import (
     decode_body,
     media_type,
 )
+from icap_dlp.content._normalize import Normalized, normalize
 from icap_dlp.content._parse import McpInfo, ParsedBody, mcp_info, parse
 from icap_dlp.content._sse import SseEvent, SseStream
 
@@ -15,6 +16,7 @@ __all__ = [
     "BodyKind",
     "ContentLimits",
     "McpInfo",
+    "Normalized",
     "ParsedBody",
     "SseEvent",
     "SseStream",
@@ -23,5 +25,6 @@ __all__ = [
     "decode_body",
     "mcp_info",
     "media_type",
+    "normalize",
     "parse",
 ]

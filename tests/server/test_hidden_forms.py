@@ -82,3 +82,22 @@ def test_trailing_garbage_after_gzip_is_a_gap(srv: ServerProc) -> None:
     assert CARD.encode() not in (r.body or b"")
     assert json.loads(r.body or b"")["error"]["code"] == -32001  # the MCP client gets an error for id 1
     assert json.loads(r.body or b"")["id"] == 1
+
+
+# -- Unicode ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "hidden"), [
+    ("card 4111\u200b1111\u200b1111\u200b1111", "1111\u200b1111\u200b1111"),  # zero-width spaces
+    ("mail alice\u200b@\u200bexample.com", "alice"),  # around the @
+    ("card \uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11",
+     "\uff14\uff11\uff11\uff11"),  # full-width digits
+    ("card 4111\u00a01111\u00a01111\u00a01111", "4111\u00a0"),  # no-break spaces
+    ("key AKIA\u00adIOSFODNN7EXAMPLE", "IOSFODNN7"),  # soft hyphen
+    ("key \u0410KIAIOSFODNN7EXAMPLE", "IOSFODNN7"),  # Cyrillic A
+    ("ssn \u0665\u0663\u0666-\u0662\u0662-\u0668\u0661\u0664\u0665", "\u0665\u0663\u0666"),  # Arabic-Indic digits
+])
+def test_unicode_disguises_are_redacted_invisible_characters_included(srv: ServerProc, text: str, hidden: str) -> None:
+    body = json.dumps(rpc(text), ensure_ascii=False).encode()
+    out = json.loads(redacted(respmod(srv, body), hidden))["result"]["content"][0]["text"]
+    assert hidden not in out and "\u200b" not in out and "\u00ad" not in out and "\u00a0" not in out, out
+    assert out.split(" ")[0] == text.split(" ")[0]  # the words around stay
