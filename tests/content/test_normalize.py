@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
