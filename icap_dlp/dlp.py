@@ -8,6 +8,7 @@ with. :func:`inspect_message` is pure (bytes in, result out) and is shared by th
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import time
@@ -166,12 +167,23 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     segments: list[Segment] = list(parsed.segments)
     ctx = _with_mcp(ctx, parsed.mcp)
     t = time.perf_counter()
-    findings = scan_normalized(bundle.engine, segments) if segments else []
-    ner = bundle.engine.last_ner_seconds if segments else 0.0
+    findings, ner = scan_segments(bundle.engine, segments) if segments else ([], 0.0)
+    if parsed.structure is not None and findings[parsed.structure]:
+        # Something in a key, number or short string: walk again with each its own segment.
+        parsed = parsed.expanded()
+        segments = list(parsed.segments)
+        findings, more = scan_segments(bundle.engine, segments)
+        ner += more
     timings.detect += time.perf_counter() - t - ner
     timings.ner += ner
     texts = [s.text for s in segments]
     decision = bundle.policy.evaluate(ctx, findings, texts, tally)
+    if parsed.fixed and any(lf.segment in parsed.fixed for lf, _ in decision.redactions):
+        # A finding in the JSON-RPC envelope or a MIME type: those are never changed, so the
+        # message is blocked instead of redacted.
+        decision.intended = Action.BLOCK
+        if decision.action is Action.REDACT:
+            decision.action = Action.BLOCK
     result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
                            timings=timings, bytes_inspected=sum(len(x) for x in texts), gaps=list(parsed.gaps))
     if decision.action is Action.REDACT and decision.redactions:
@@ -188,18 +200,68 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
     return result
 
 
-def scan_normalized(engine: Engine, segments: Sequence[Segment]) -> list[list[Finding]]:
-    """Findings per segment, detected on the normalized text, as spans of the original text.
+# Segments up to this length are scanned together, one engine call for all of them (keys,
+# numbers and short strings are most of a JSON document's segments, and each engine call has a
+# fixed cost). Each sits on its own line after its context words, as if they stood beside it.
+_BATCH_SEGMENT = 256
+_BATCH_BYTES = 64 * 1024
+_BATCH_SEP = "\n\x00 "
 
-    ASCII segments (nearly all traffic) are scanned as they are: no copy, no map.
+
+def scan_segments(engine: Engine, segments: Sequence[Segment]) -> tuple[list[list[Finding]], float]:
+    """Findings per segment, as spans of the original text, and the NER seconds spent.
+
+    Detection runs on the normalized text (ASCII segments, nearly all traffic, as they are: no
+    copy, no map). Short segments are batched (see ``_BATCH_SEGMENT``); a finding in a batch
+    counts only inside one segment's text, never across two or in the context words.
     """
-    if all(s.text.isascii() for s in segments):
-        return engine.scan_segments(segments)
-    norms = [content.normalize(s.text) for s in segments]
-    found = engine.scan_segments([replace(s, text=n.text) if n.changed else s
-                                  for s, n in zip(segments, norms, strict=True)])
-    return [[f._replace(start=a, end=b) for f in fs for a, b in (n.original_span(f.start, f.end),)]
-            if n.changed else fs for fs, n in zip(found, norms, strict=True)]
+    norms: list[content.Normalized | None] = [None if s.text.isascii() else content.normalize(s.text)
+                                              for s in segments]
+    scan = [s if n is None or not n.changed else replace(s, text=n.text) for s, n in zip(segments, norms, strict=True)]
+    small = [i for i, s in enumerate(scan) if len(s.text) <= _BATCH_SEGMENT]
+    found: list[list[Finding]] = [[] for _ in scan]
+    ner = 0.0
+    if len(small) < 2:
+        small = []
+    large = [i for i, s in enumerate(scan) if len(s.text) > _BATCH_SEGMENT or not small]
+    if large:
+        for i, fs in zip(large, engine.scan_segments([scan[i] for i in large]), strict=True):
+            found[i] = fs
+        ner += engine.last_ner_seconds
+    for batch in _batches(scan, small):
+        text = "".join(part for part, _, _ in batch)
+        starts = [start for _, start, _ in batch]
+        (fs,) = engine.scan_segments([Segment(text, "batch")])
+        ner += engine.last_ner_seconds
+        for f in fs:
+            k = bisect.bisect_right(starts, f.start) - 1
+            if k < 0:
+                continue
+            _, start, i = batch[k]
+            if f.end <= start + len(scan[i].text):
+                found[i].append(f._replace(start=f.start - start, end=f.end - start))
+    for i, n in enumerate(norms):
+        if n is not None and n.changed and found[i]:
+            found[i] = [f._replace(start=a, end=b) for f in found[i] for a, b in (n.original_span(f.start, f.end),)]
+    return found, ner
+
+
+def _batches(scan: Sequence[Segment], small: Sequence[int]) -> list[list[tuple[str, int, int]]]:
+    """Lines ``<sep><context>: <text>`` of at most ``_BATCH_BYTES``: (line, text offset, segment)."""
+    out: list[list[tuple[str, int, int]]] = []
+    cur: list[tuple[str, int, int]] = []
+    pos = 0
+    for i in small:
+        seg = scan[i]
+        prefix = f"{_BATCH_SEP}{seg.context}: "
+        if pos + len(prefix) + len(seg.text) > _BATCH_BYTES and cur:
+            out.append(cur)
+            cur, pos = [], 0
+        cur.append((prefix + seg.text, pos + len(prefix), i))
+        pos += len(prefix) + len(seg.text)
+    if cur:
+        out.append(cur)
+    return out
 
 
 def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> tuple[bytes, str, int]:

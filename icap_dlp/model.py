@@ -59,11 +59,14 @@ class Segment:
 
     ``location`` is a stable, human-readable locator: a JSON path (``$.result.content[0].text``),
     optionally prefixed by an SSE event index (``event[2]:$.params.arguments.q``) or ``body`` for
-    plain text.
+    plain text. ``context`` holds the words of the value's structure that count as context for
+    the detectors like words beside the value (for a JSON value, the last keys of its path:
+    ``{"client_secret": "..."}`` gives ``client_secret``).
     """
 
     text: str
     location: str
+    context: str = ""
 
 
 @dataclass(frozen=True, slots=True)

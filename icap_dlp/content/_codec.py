@@ -24,7 +24,7 @@ class ContentLimits:
     max_decoded_bytes: int = 64 * 1024 * 1024
     max_ratio: int = 200
     max_event_bytes: int = 1024 * 1024
-    max_depth: int = 64
+    max_depth: int = 512  # JSON nesting walked; deeper is a gap (oversize). The parser stops near 1000.
 
 
 class BodyKind(enum.Enum):

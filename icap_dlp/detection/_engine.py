@@ -483,6 +483,11 @@ class Engine:
         self.timeouts = 0
         self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
+        # Without any keyword present nor anchor hit, a text shorter in digits than this floor
+        # meets no detector's gate (0 when some detector is gated on nothing at all).
+        unkeyed = [c for c in self.regex_detectors if not c.keywords and not c.required_words and not c.spec.anchor]
+        self._digit_floor = min((c.spec.min_digits or 0 for c in unkeyed), default=1 << 30)
+        self._context_cache: dict[str, frozenset[str]] = {}
         self._anchor_index = {c.id: i for i, c in enumerate(anchored)}
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
@@ -516,7 +521,7 @@ class Engine:
 
     def scan_segments(self, segments: Sequence[Segment]) -> list[list[Finding]]:
         """Findings per segment. ``last_ner_seconds`` holds the NER share of this call."""
-        out = [self._scan_regex(s.text) for s in segments]
+        out = [self._scan_regex(s.text, context=self.structure_context(s)) for s in segments]
         self.last_ner_seconds = 0.0
         if self._ner is not None:
             t = time.perf_counter()
@@ -533,10 +538,31 @@ class Engine:
             out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
         return out
 
-    def _scan_regex(self, text: str, resolve: bool = True) -> list[Finding]:
+    def structure_context(self, segment: Segment) -> str:
+        """Words of the segment's structure that count as context for every value found in it.
+
+        The one hook for structure context: today the segment's own ``context`` (a JSON value's
+        key path), lower-cased. A detector's keywords and ``context.words`` found here count as if
+        they stood beside the value.
+        """
+        return segment.context.lower()
+
+    def _context_keywords(self, context: str) -> frozenset[str]:
+        found = self._context_cache.get(context)
+        if found is None:
+            if len(self._context_cache) > 4096:
+                self._context_cache.clear()
+            found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in context)
+        return found
+
+    def _scan_regex(self, text: str, resolve: bool = True, context: str = "") -> list[Finding]:
         if not text:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
+        if context:
+            present = present | self._context_keywords(context)
+        if not present and longest_digits < self._digit_floor and anchors is not None and not anchors:
+            return []  # no detector's gate is met: none can match
         found: list[Finding] = []
         n = len(text)
         budget = self.regex_timeout
@@ -577,7 +603,7 @@ class Engine:
                                 if m is None:
                                     continue
                             # Windows are disjoint (merged), so no start is seen twice.
-                            f = self._candidate(c, p, m, text)
+                            f = self._candidate(c, p, m, text, context)
                             if f is not None:
                                 found.append(f)
                 except TimeoutError:
@@ -590,7 +616,8 @@ class Engine:
                         raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
 
-    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str) -> Finding | None:
+    def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str,
+                   context: str = "") -> Finding | None:
         start, end = m.span(p.group)
         if end <= start:
             return None
@@ -614,7 +641,7 @@ class Engine:
             w = ctx.window
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
-            seen = [word for word in c.context_words if word in around]
+            seen = [word for word in c.context_words if word in around or word in context]
             if seen:
                 which += 2
                 why += "; context " + ",".join(seen[:3])

@@ -6,6 +6,7 @@ back as *allow*, unchanged.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import zlib
@@ -101,3 +102,82 @@ def test_unicode_disguises_are_redacted_invisible_characters_included(srv: Serve
     out = json.loads(redacted(respmod(srv, body), hidden))["result"]["content"][0]["text"]
     assert hidden not in out and "\u200b" not in out and "\u00ad" not in out and "\u00a0" not in out, out
     assert out.split(" ")[0] == text.split(" ")[0]  # the words around stay
+
+
+# -- JSON shapes -----------------------------------------------------------------------------
+
+ENV_FILE = "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nDB_PASSWORD=hunter2hunter2\n"
+
+
+def structured(payload: Any, rpc_id: int = 1) -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": rpc_id, "result": {"structuredContent": payload}}).encode()
+
+
+def _deep(levels: int, leaf: Any) -> Any:
+    for _ in range(levels):
+        leaf = {"k": leaf}
+    return leaf
+
+
+@pytest.mark.parametrize(("payload", "hidden", "expect"), [
+    ({"card": 4111111111111111}, "4111111111111111", {"card": 1000000000001111}),
+    ({"ssn": 536228145}, "536228145", {"ssn": 100000000}),
+    ({"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, "wJalrXUtnFEMI",
+     {"SecretAccessKey": "[AWS_SECRET_ACCESS_KEY]"}),
+    ({"client_secret": "9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"}, "9f8a7b6c", None),
+    ({"phone": "305.787.7211"}, "305.787.7211", {"phone": "[PHONE_NUMBER]"}),
+    ({"type": "AKIAIOSFODNN7EXAMPLE"}, "AKIAIOSFODNN7EXAMPLE", {"type": "[AWS_ACCESS_KEY_ID]"}),
+    ({"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": 1, "[GITHUB_TOKEN]": 2}, "ghp_wWPw5k4",
+     {"[GITHUB_TOKEN]_2": 1, "[GITHUB_TOKEN]": 2}),  # a token used as a key; the new name is free
+    (_deep(80, f"card {CARD}"), CARD, _deep(80, "card " + "*" * 15 + "1111")),
+])
+def test_json_shapes(srv: ServerProc, payload: Any, hidden: str, expect: Any) -> None:
+    out = json.loads(redacted(respmod(srv, structured(payload)), hidden))
+    assert out["id"] == 1 and out["jsonrpc"] == "2.0"
+    if expect is not None:
+        assert out["result"]["structuredContent"] == expect
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    ({"type": "image", "mimeType": "image/png", "data": base64.b64encode(ENV_FILE.encode()).decode()}, "data"),
+    ({"type": "resource", "resource": {"uri": "file:///.env", "mimeType": "application/octet-stream",
+                                       "blob": base64.b64encode(ENV_FILE.encode()).decode()}}, "blob"),
+    ({"type": "resource", "resource": {"uri": "file:///.env", "mimeType": "text/plain",
+                                       "blob": base64.encodebytes(ENV_FILE.encode() * 4).decode()}}, "blob"),
+])
+def test_base64_text_in_media_and_blobs_is_redacted_and_reencoded(srv: ServerProc, item: dict[str, Any],
+                                                                  field: str) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [item]}}).encode()
+    out = json.loads(redacted(respmod(srv, body)))
+    got = out["result"]["content"][0]
+    got = got.get("resource", got)
+    text = base64.b64decode(got[field]).decode()  # still valid base64 (line-wrapped stays wrapped)
+    assert "AKIAIOSFODNN7EXAMPLE" not in text and "AWS_ACCESS_KEY_ID=[AWS_ACCESS_KEY_ID]" in text
+    assert ("\n" in got[field]) == ("\n" in (item.get("resource", item))[field])
+
+
+def test_a_real_png_is_left_alone(srv: ServerProc) -> None:
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64 + b"AKIAIOSFODNN7EXAMPLE").decode()
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [
+        {"type": "image", "mimeType": "image/png", "data": png}]}}).encode()
+    r = respmod(srv, body)
+    assert r.status == 204 and r.headers.get("X-DLP-Decision") == "allow"
+
+
+def test_a_finding_in_the_envelope_blocks(srv: ServerProc) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": "AKIAIOSFODNN7EXAMPLE", "result": {"content": []}}).encode()
+    r = respmod(srv, body)
+    assert r.status == 200 and r.headers.get("X-DLP-Decision") == "block", r.headers
+    assert json.loads(r.body or b"")["error"]["code"] == -32001
+
+
+def test_reqmod_tool_arguments_as_numbers_and_keys(srv: ServerProc) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": "lookup",
+        "arguments": {"ssn": 536228145, "filter": {"client_secret": "9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c"}}}}).encode()
+    with IcapClient("127.0.0.1", srv.port) as c:
+        r = c.reqmod(body)
+    assert r.status == 200 and r.headers.get("X-DLP-Decision") == "redact", r.headers
+    out = json.loads(r.body or b"")
+    assert out["params"]["arguments"]["ssn"] == 100000000 and out["method"] == "tools/call" and out["id"] == 5
+    assert "9f8a7b6c" not in json.dumps(out)
