@@ -18,12 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import Engine, load_library
 from icap_dlp.errors import ConfigError, InspectionError, failure_reason
-from icap_dlp.model import Action, Finding, RequestContext, Segment, Uninspected
+from icap_dlp.model import Action, Direction, Finding, RequestContext, Segment, Uninspected
 from icap_dlp.policy import (
     Decision,
     Operator,
@@ -141,6 +142,7 @@ class MessageResult:
     bytes_inspected: int = 0
     parts: list[MessageResult] = field(default_factory=list)  # SSE: one result per event
     gaps: list[Uninspected] = field(default_factory=list)  # what could not be inspected, and why
+    skipped: str | None = None  # not inspected on purpose (a binary by its magic bytes, a skipped type)
 
 
 def _with_mcp(ctx: RequestContext, mcp: Any) -> RequestContext:
@@ -159,18 +161,24 @@ def operator_for(op: Operator, key: bytes) -> Any:
                                    keep_first=op.keep_first, tag=op.tag, key=key)
 
 
-def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: str,
+def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBody, incident: str,
                    accept: str | None, timings: Timings | None = None,
-                   tally: Counter[str] | None = None) -> MessageResult:
-    """Detect, decide and rewrite one parsed message (``tally``: counts carried across a stream)."""
+                   tally: Counter[str] | None = None, extra: Sequence[Segment] = ()) -> MessageResult:
+    """Detect, decide and rewrite one parsed message (``tally``: counts carried across a stream).
+
+    ``extra`` segments are inspected with the message but can never be changed (the request
+    URL's query string): a finding there blocks.
+    """
     timings = timings or Timings()
+    if extra:
+        parsed = parsed.with_fixed(extra)
     segments: list[Segment] = list(parsed.segments)
     ctx = _with_mcp(ctx, parsed.mcp)
     t = time.perf_counter()
     findings, ner = scan_segments(bundle.engine, segments) if segments else ([], 0.0)
     if parsed.structure is not None and findings[parsed.structure]:
         # Something in a key, number or short string: walk again with each its own segment.
-        parsed = parsed.expanded()
+        parsed = parsed.expanded().with_fixed(extra) if extra else parsed.expanded()
         segments = list(parsed.segments)
         findings, more = scan_segments(bundle.engine, segments)
         ner += more
@@ -185,7 +193,8 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: Any, incident: s
         if decision.action is Action.REDACT:
             decision.action = Action.BLOCK
     result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
-                           timings=timings, bytes_inspected=sum(len(x) for x in texts), gaps=list(parsed.gaps))
+                           timings=timings, bytes_inspected=sum(len(x) for x in texts), gaps=list(parsed.gaps),
+                           skipped=parsed.skipped)
     if decision.action is Action.REDACT and decision.redactions:
         t = time.perf_counter()
         by_segment: dict[int, list[tuple[Finding, Any]]] = {}
@@ -264,6 +273,18 @@ def _batches(scan: Sequence[Segment], small: Sequence[int]) -> list[list[tuple[s
     return out
 
 
+def query_segments(ctx: RequestContext) -> list[Segment]:
+    """REQMOD: the request URL's query values (``?api_key=...``), each with its name as context."""
+    if ctx.direction is not Direction.REQMOD or not ctx.url or "?" not in ctx.url:
+        return []
+    query = urlsplit(ctx.url).query
+    out = []
+    for name, value in parse_qsl(query, keep_blank_values=False, errors="surrogateescape"):
+        out.append(Segment(value, f"url?{name}", name))
+        out.append(Segment(name, f"url?{name}<key>"))
+    return out
+
+
 def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> tuple[bytes, str, int]:
     if mcp is not None and getattr(mcp, "ids", None) is not None:
         body = redaction.jsonrpc_block_response(mcp.ids, incident, bundle.policy.settings.block_error_code,
@@ -276,8 +297,11 @@ def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> t
 def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content_type: str | None,
                     content_encoding: str | None = None, accept: str | None = None,
                     incident: str | None = None, skip_types: tuple[str, ...] | None = None,
-                    fail_default: Callable[[str], str] | None = None) -> MessageResult:
+                    fail_default: Callable[[str], str] | None = None, sniff_always: bool = False) -> MessageResult:
     """Decode, parse and inspect a whole body (JSON, NDJSON, form, text; SSE event by event).
+
+    A generic or unknown type (and, with ``sniff_always`` - a response to an MCP request - any
+    type) is decided from its first bytes: a binary is not inspected (``MessageResult.skipped``).
 
     Raises :class:`InspectionError` when the body cannot be inspected; any other exception raised
     inside inspection is turned into one (its reason from :func:`failure_reason`), so the caller's
@@ -287,7 +311,7 @@ def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content
     try:
         return _inspect_message(bundle, ctx, body, content_type=content_type,
                                 content_encoding=content_encoding, accept=accept, incident=incident,
-                                skip_types=skip_types, fail_default=fail_default)
+                                skip_types=skip_types, fail_default=fail_default, sniff_always=sniff_always)
     except InspectionError:
         raise
     except Exception as exc:
@@ -301,7 +325,8 @@ def inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content
 def _inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, content_type: str | None,
                      content_encoding: str | None, accept: str | None, incident: str | None,
                      skip_types: tuple[str, ...] | None,
-                     fail_default: Callable[[str], str] | None) -> MessageResult:
+                     fail_default: Callable[[str], str] | None, sniff_always: bool) -> MessageResult:
+    reason = "type"
     incident = incident or new_incident_id()
     timings = Timings()
     t = time.perf_counter()
@@ -309,14 +334,19 @@ def _inspect_message(bundle: Bundle, ctx: RequestContext, body: bytes, *, conten
     decoded = content.decode_body(body, content_encoding, bundle.content_limits, gaps)
     timings.decode = time.perf_counter() - t
     kind = content.classify(content_type, *(() if skip_types is None else (skip_types,)))
+    if kind in (content.BodyKind.SNIFF, content.BodyKind.SKIP) and (sniff_always or kind is content.BodyKind.SNIFF):
+        kind, reason = content.sniff(decoded[:content.SNIFF_BYTES])
     charset = content.charset_of(content_type)
     t = time.perf_counter()
+    extra = query_segments(ctx)
     if kind is content.BodyKind.SSE:
         res = _inspect_sse_whole(bundle, ctx, decoded, incident, accept, timings, fail_default)
     else:
-        parsed = content.parse(decoded, kind, charset, bundle.content_limits)
+        parsed = content.parse(decoded, kind, charset, bundle.content_limits, content_type)
+        if kind is content.BodyKind.SKIP:
+            parsed.skipped = reason
         timings.parse = time.perf_counter() - t
-        res = inspect_parsed(bundle, ctx, parsed, incident, accept, timings)
+        res = inspect_parsed(bundle, ctx, parsed, incident, accept, timings, extra=extra)
     res.gaps[:0] = gaps
     return res
 
@@ -438,3 +468,126 @@ class SseInspector:
         res = MessageResult(merged, None, mcp=worst.mcp, parts=list(self.results), gaps=list(self.gaps))
         res.bytes_inspected = sum(r.bytes_inspected for r in self.results)
         return res
+
+
+_SNIFFED_TYPES = {content.BodyKind.JSON: "application/json", content.BodyKind.NDJSON: "application/x-ndjson",
+                  content.BodyKind.TEXT: "text/plain; charset=utf-8"}
+
+
+class SniffStream:
+    """A BodyStream for a body whose declared type is generic, unknown or not trusted (any
+    response to an MCP request): its first bytes decide (:func:`content.sniff`).
+
+    A binary (by its magic bytes, or bytes that are not mostly printable UTF-8) streams on
+    unchanged and is reported ``skipped``; an event stream is inspected event by event
+    (:class:`SseInspector`); anything else is held, up to ``max_bytes``, and inspected whole at
+    its end. The answer's head is already sent: a block replaces the body (a JSON-RPC error for
+    an MCP message), and a held body over ``max_bytes`` is a gap ``oversize`` for the failure
+    policy (open: the rest streams on uninspected; closed: the body is replaced by the block).
+    """
+
+    def __init__(self, bundle: Bundle, ctx: RequestContext, incident: str, accept: str | None, *,
+                 max_bytes: int, charset_type: str | None = None) -> None:
+        self.bundle = bundle
+        self.ctx = ctx
+        self.incident = incident
+        self.accept = accept
+        self.max_bytes = max_bytes
+        self.fail_default: Callable[[str], str] = lambda reason: "closed"
+        self.mode = ""  # "" deciding, then pass | sse | hold | dropped
+        self.kind = content.BodyKind.TEXT
+        self._held = bytearray()
+        self._sse: SseInspector | None = None
+        self._result: MessageResult | None = None
+        self._failure: str | None = None
+        self.gaps: list[Uninspected] = []
+        self.skipped: str | None = None
+
+    @property
+    def failure(self) -> str | None:
+        return self._sse.failure if self._sse is not None else self._failure
+
+    def feed(self, data: bytes) -> bytes:
+        if self.mode == "pass":
+            return data
+        if self._sse is not None:
+            return self._sse.feed(data)
+        if self.mode == "dropped":
+            return b""
+        self._held += data
+        if self.mode == "" and len(self._held) >= content.SNIFF_BYTES:
+            return self._decide()
+        if self.mode == "hold" and len(self._held) > self.max_bytes:
+            return self._overflow()
+        return b""
+
+    def finish(self) -> bytes:
+        out = self._decide() if self.mode == "" else b""
+        if self._sse is not None:
+            return out + self._sse.finish()
+        if self.mode != "hold":
+            return out
+        body = bytes(self._held)
+        self._held.clear()
+        try:
+            res = inspect_message(self.bundle, self.ctx, body, content_type=_SNIFFED_TYPES[self.kind],
+                                  accept=self.accept, incident=self.incident, fail_default=self.fail_default)
+        except Exception as exc:  # noqa: BLE001 - a gap for the failure policy (logged inside)
+            return self._gap(failure_reason(exc), body)
+        self._result = res
+        for g in res.gaps:
+            if self._gap_mode(g.reason, g.location) == "closed":
+                return self._block(res.mcp)
+        if res.decision.action is Action.BLOCK and res.body is not None:
+            return res.body
+        return res.body if res.body is not None else body
+
+    def summary(self) -> MessageResult:
+        if self._sse is not None:
+            return self._sse.summary()
+        res = self._result or MessageResult(self.bundle.policy.evaluate(self.ctx, [], []), None,
+                                            skipped=self.skipped)
+        res.gaps = list(self.gaps)
+        if self._failure is not None and self._failure.endswith(":closed"):
+            res.decision.action = res.decision.intended = Action.BLOCK  # the body was replaced by the block
+        return res
+
+    def _decide(self) -> bytes:
+        kind, reason = content.sniff(bytes(self._held[:content.SNIFF_BYTES]))
+        held = bytes(self._held)
+        if kind is content.BodyKind.SKIP:
+            self.mode, self.skipped = "pass", reason
+            self._held.clear()
+            return held
+        if kind is content.BodyKind.SSE:
+            self.mode = "sse"
+            self._sse = SseInspector(self.bundle, self.ctx, self.incident, self.accept)
+            self._sse.fail_default = self.fail_default
+            self._held.clear()
+            return self._sse.feed(held)
+        self.mode, self.kind = "hold", kind
+        return self._overflow() if len(self._held) > self.max_bytes else b""
+
+    def _overflow(self) -> bytes:
+        held = bytes(self._held)
+        self._held.clear()
+        return self._gap("oversize", held)
+
+    def _gap(self, reason: str, held: bytes) -> bytes:
+        """Part of the body could not be inspected: open passes it on, closed blocks."""
+        if self._gap_mode(reason, "body") == "open":
+            self.mode = "pass"
+            return held
+        self.mode = "dropped"
+        return self._block(None)
+
+    def _gap_mode(self, reason: str, location: str) -> str:
+        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
+        self.gaps.append(Uninspected(reason, location, mode))
+        if self._failure is None or (mode == "closed" and not self._failure.endswith(":closed")):
+            self._failure = f"{reason}:{mode}"
+        return mode
+
+    def _block(self, mcp: content.McpInfo | None) -> bytes:
+        body, _, _ = block_body(self.bundle, mcp, self.incident, self.accept)
+        return body

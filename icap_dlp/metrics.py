@@ -31,6 +31,8 @@ STAGE = Histogram("icap_dlp_stage_seconds", "Time per pipeline stage", ["stage"]
 BYTES = Counter("icap_dlp_bytes_inspected", "Decoded text bytes inspected")
 FINDINGS = Counter("icap_dlp_findings", "Findings that triggered a rule", ["detector"])
 FAILURES = Counter("icap_dlp_failures", "Fail-open/closed answers", ["reason", "mode"])
+SKIPPED = Counter("icap_dlp_skipped", "Bodies not inspected on purpose (a skipped type, a sniffed binary)",
+                  ["reason"])
 RELOADS = Counter("icap_dlp_policy_reloads", "Policy reloads", ["result"])
 CONNECTIONS = Gauge("icap_dlp_active_connections", "Open ICAP connections", multiprocess_mode="livesum")
 AUDIT_QUEUE = Gauge("icap_dlp_audit_queue_depth", "Audit records waiting for the sinks",
@@ -66,6 +68,9 @@ def observe(report: Any, elapsed: float) -> None:
     if report.failure:
         reason, _, mode = report.failure.partition(":")
         _child(FAILURES, reason, mode).inc()
+    skipped = getattr(report, "skipped", None)
+    if skipped:  # "type:<media type>" is counted as "type" (label values stay a closed set)
+        _child(SKIPPED, "type" if skipped.startswith("type:") else skipped).inc()
     res = report.result
     if res is None:
         return

@@ -19,11 +19,13 @@ from icap_dlp.context import build_context, encode_context
 from icap_dlp.dlp import (
     Bundle,
     MessageResult,
+    SniffStream,
     SseInspector,
     block_body,
     inspect_message,
     load_bundle,
     new_incident_id,
+    query_segments,
 )
 from icap_dlp.errors import failure_reason
 from icap_dlp.icap import Headers, HttpRequestHead, HttpResponseHead, IcapRequest, Method
@@ -56,6 +58,7 @@ class Report:
     action: Action = Action.ALLOW
     intended: Action = Action.ALLOW
     failure: str | None = None
+    skipped: str | None = None  # not inspected on purpose: "type:<media type>" or "binary:<format>"
     status: int = 0
     started: float = field(default_factory=time.perf_counter)
     finished_at: float = 0.0
@@ -74,8 +77,12 @@ class DlpTransaction:
         self.content_type = head.headers.get("Content-Type") if head is not None else None
         self.content_encoding = head.headers.get("Content-Encoding") if head is not None else None
         self.kind = content.classify(self.content_type, self.settings.skip_types)
+        # A response to an MCP request is inspected whatever its declared type says.
+        self.mcp_exchange = _mcp_exchange(request)
+        if self.mcp_exchange and self.kind is content.BodyKind.SKIP:
+            self.kind = content.BodyKind.SNIFF
         self.accept = request.http_request.headers.get("Accept") if request.http_request else None
-        self._sse: SseInspector | None = None
+        self._sse: SseInspector | SniffStream | None = None
         # NER holds the CPU for up to its budget per message: the server runs it off the event loop.
         self.heavy = bool(getattr(self.bundle.engine, "needs_ner", False))
 
@@ -87,22 +94,29 @@ class DlpTransaction:
     # -- the seam ---------------------------------------------------------------------------
     def plan(self) -> Plan:
         if self.kind is content.BodyKind.SKIP:
+            self.report.skipped = "type:" + content.media_type(self.content_type)
             return Plan.SKIP
         is_reqmod_json = self.ctx.direction is Direction.REQMOD and self.kind is content.BodyKind.JSON
         if not is_reqmod_json and not self.bundle.policy.could_apply(self.ctx):
             return Plan.SKIP
         if self.kind is content.BodyKind.SSE and _identity(self.content_encoding):
             return Plan.STREAM
+        if self.kind is content.BodyKind.SNIFF and _identity(self.content_encoding) and self.content_type:
+            # A declared generic type (application/octet-stream ...): the first bytes decide, and
+            # a binary streams on, never held (Squid bug 5352, see the README). Without any type
+            # the body is buffered and sniffed whole, as text was before.
+            return Plan.STREAM
         return Plan.BUFFER
 
     def decide(self, body: bytes) -> Outcome:
-        if not body and not self.request.has_body:
+        if not body and not self.request.has_body and not query_segments(self.ctx):
             return Unmodified(self._headers(Action.ALLOW, []))
         try:
             result = inspect_message(
                 self.bundle, self.ctx, body, content_type=self.content_type,
                 content_encoding=self.content_encoding, accept=self.accept, incident=self.incident,
                 skip_types=self.settings.skip_types, fail_default=self._fail_default,
+                sniff_always=self.mcp_exchange,
             )
         except Exception as exc:  # noqa: BLE001 - never an allow: the failure policy answers (logged inside)
             return self.fail(failure_reason(exc))
@@ -112,7 +126,12 @@ class DlpTransaction:
         return self.settings.on_oversize if reason == "oversize" else self.settings.on_error
 
     def stream(self) -> StreamPlan:
-        sse = SseInspector(self.bundle, self.ctx, self.incident, self.accept)
+        sse: SseInspector | SniffStream
+        if self.kind is content.BodyKind.SNIFF:
+            sse = SniffStream(self.bundle, self.ctx, self.incident, self.accept,
+                              max_bytes=self.settings.max_body_bytes)
+        else:
+            sse = SseInspector(self.bundle, self.ctx, self.incident, self.accept)
         sse.fail_default = self._fail_default
         self._sse = sse
         plan = echo_stream_plan(self.request)
@@ -157,6 +176,7 @@ class DlpTransaction:
         if self._sse is not None:
             res = self._sse.summary()
             self.report.result = res
+            self.report.skipped = res.skipped
             self.report.action = res.decision.action
             self.report.intended = res.decision.intended
             self.report.failure = self._sse.failure
@@ -191,6 +211,7 @@ class DlpTransaction:
 
     def _outcome(self, result: MessageResult) -> Outcome:
         self.report.result = result
+        self.report.skipped = result.skipped
         if result.gaps:
             # Parts that could not be inspected: one closed gap blocks the whole message; open
             # gaps let the inspected rest be answered, and the record and headers say so.
@@ -234,6 +255,19 @@ class DlpTransaction:
         resp = HttpResponseHead(version, status, reason, h)
         hdrs = self._headers(Action.BLOCK, rules, failure=self.report.failure)
         return Replace(http_response=resp, body=body, icap_headers=hdrs, close=close)
+
+
+def _mcp_exchange(request: IcapRequest) -> bool:
+    """RESPMOD of an MCP exchange: an Mcp-Session-Id, or a JSON POST / one accepting an event stream."""
+    req = request.http_request
+    if request.method is not Method.RESPMOD or req is None:
+        return False
+    if req.headers.get("Mcp-Session-Id"):
+        return True
+    if req.method.upper() != "POST":
+        return False
+    accept = (req.headers.get("Accept") or "").lower()
+    return "text/event-stream" in accept or "json" in (req.headers.get("Content-Type") or "").lower()
 
 
 def _identity(encoding: str | None) -> bool:

@@ -162,10 +162,12 @@ def test_skipped_content_types_are_a_setting(server_factory) -> None:  # type: i
     default = server_factory()
     with IcapClient("127.0.0.1", default.port) as c:
         assert c.respmod(secret, content_type="text/plain").headers.get("X-DLP-Decision") == "redact"
-        assert c.respmod(secret, content_type="image/png").status == 204
+        assert c.respmod(secret, content_type="image/png", request_method="GET", accept="*/*").status == 204
+        # a response to an MCP request is inspected whatever its declared type
+        assert b"AKIAIOSFODNN7EXAMPLE" not in (c.respmod(secret, content_type="image/png").body or b"")
     custom = server_factory("--skip-content-types", "text/*,image/*")
     with IcapClient("127.0.0.1", custom.port) as c:
-        r = c.respmod(secret, content_type="text/plain; charset=utf-8")
+        r = c.respmod(secret, content_type="text/plain; charset=utf-8", request_method="GET", accept="*/*")
         assert r.status == 204 and r.headers.get("X-DLP-Decision") == "allow"
         assert c.respmod(secret, content_type="application/json").headers.get("X-DLP-Decision") == "redact"
 
@@ -237,7 +239,7 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
     time.sleep(0.5)  # the body is sent and NER has started
     with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
         opt = c.options("respmod")
-        skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png")
+        skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png", request_method="GET", accept="*/*")
         done["others"] = time.monotonic()
         _, scraped = get(mport, "/metrics")
     th.join(120)

@@ -62,6 +62,7 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "policy": {"name": bundle.policy.name, "version": bundle.policy.version},
         "failure": report.failure,
         "gaps": [],
+        "skipped": getattr(report, "skipped", None),
     }
     if res is not None:
         mcp = res.mcp

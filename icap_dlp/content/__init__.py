@@ -10,9 +10,11 @@ from icap_dlp.content._codec import (
 )
 from icap_dlp.content._normalize import Normalized, normalize
 from icap_dlp.content._parse import McpInfo, ParsedBody, mcp_info, parse
+from icap_dlp.content._sniff import SNIFF_BYTES, magic_name, sniff
 from icap_dlp.content._sse import SseEvent, SseStream
 
 __all__ = [
+    "SNIFF_BYTES",
     "BodyKind",
     "ContentLimits",
     "McpInfo",
@@ -23,8 +25,10 @@ __all__ = [
     "charset_of",
     "classify",
     "decode_body",
+    "magic_name",
     "mcp_info",
     "media_type",
     "normalize",
     "parse",
+    "sniff",
 ]

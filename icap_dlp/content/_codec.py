@@ -33,12 +33,16 @@ class BodyKind(enum.Enum):
     NDJSON = "ndjson"
     FORM = "form"
     TEXT = "text"
+    MULTIPART = "multipart"
+    SNIFF = "sniff"  # generic or unknown type: decided from the first bytes (content.sniff)
     SKIP = "skip"
 
 
-DEFAULT_SKIP = ("image/*", "audio/*", "video/*", "font/*", "model/*", "application/octet-stream",
-                "application/zip", "application/pdf", "application/gzip", "application/x-protobuf",
-                "application/grpc*", "application/vnd.ms-*", "application/vnd.openxmlformats*")
+# Specific binary types answered from the headers (the default of --skip-content-types).
+# Generic ones (application/octet-stream, application/x-*, none) are sniffed instead.
+DEFAULT_SKIP = ("image/*", "audio/*", "video/*", "font/*", "model/*", "application/zip", "application/pdf",
+                "application/gzip", "application/x-protobuf", "application/grpc*", "application/vnd.ms-*",
+                "application/vnd.openxmlformats*")
 _TEXT_LIKE = ("application/xml", "application/javascript", "application/x-yaml", "application/yaml",
               "application/graphql", "application/sql")
 
@@ -49,7 +53,7 @@ def media_type(content_type: str | None) -> str:
 
 @functools.lru_cache(maxsize=512)
 def classify(content_type: str | None, skip: tuple[str, ...] = DEFAULT_SKIP) -> BodyKind:
-    """What kind of body this is; media types matching a ``skip`` glob are never inspected.
+    """What kind of body this is; media types matching a ``skip`` glob are not inspected.
 
     Cached: a handful of content types make up all traffic, and glob matching per request cost
     a few percent of a 4 KB transaction. The cache is bounded (hostile values only evict).
@@ -67,9 +71,9 @@ def classify(content_type: str | None, skip: tuple[str, ...] = DEFAULT_SKIP) -> 
         return BodyKind.FORM
     if ct.startswith("text/") or ct in _TEXT_LIKE or ct.endswith("+xml"):
         return BodyKind.TEXT
-    if not ct:
-        return BodyKind.TEXT  # no type: inspect (sniffed as JSON when it parses)
-    return BodyKind.SKIP  # any other application/* type: binary until configured otherwise
+    if ct in ("multipart/form-data", "multipart/mixed"):
+        return BodyKind.MULTIPART
+    return BodyKind.SNIFF  # none, application/octet-stream, application/x-*, any other: the bytes decide
 
 
 def charset_of(content_type: str | None) -> str:

@@ -9,16 +9,28 @@ order, ``id`` and ``jsonrpc`` are kept, and ``render({})`` returns the original 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import binascii
+import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from icap_dlp.content._codec import BodyKind, ContentLimits, decode_text, encode_json, encode_text
+from icap_dlp.content._codec import (
+    DEFAULT_SKIP,
+    BodyKind,
+    ContentLimits,
+    charset_of,
+    classify,
+    decode_text,
+    encode_json,
+    encode_text,
+)
+from icap_dlp.content._sniff import SNIFF_BYTES, sniff
 from icap_dlp.model import Segment, Uninspected
 
 # Never changed: the JSON-RPC envelope of a message and MIME-type fields. They are inspected; a
@@ -80,6 +92,14 @@ class ParsedBody:
     # The index of the structure segment of a quick walk (keys, numbers, short strings), if any.
     structure: int | None = None
     _expand: Callable[[], ParsedBody] | None = None
+    skipped: str | None = None  # not inspected on purpose: a binary (``binary:png``) or a skipped type
+
+    def with_fixed(self, extra: Sequence[Segment]) -> ParsedBody:
+        """This body plus segments inspected with it that can never change (a finding there blocks)."""
+        n = len(self.segments)
+        return dataclasses.replace(self, segments=[*self.segments, *extra],
+                                   _slots=[*self._slots, *(_Slot(_unchangeable) for _ in extra)],
+                                   fixed=self.fixed | frozenset(range(n, n + len(extra))))
 
     def expanded(self) -> ParsedBody:
         """The same body walked in detail: every key, number and string its own segment."""
@@ -325,7 +345,7 @@ class _Walker:
 
 
 def _unchangeable(text: str) -> None:
-    raise RuntimeError("the structure segment is never redacted: the body is expanded first")
+    raise RuntimeError("an unchangeable segment was redacted (structure: expand first; fixed: block)")
 
 
 def _setter(parent: Any, key: Any, keybox: list[Any] | None) -> Callable[[str], None]:
@@ -421,8 +441,20 @@ def _parse_json_doc(doc: Any, text: str, charset: str, limits: ContentLimits, or
                   lambda: _parse_json_doc(doc, text, charset, limits, original, detailed=True))
 
 
-def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLimits | None = None) -> ParsedBody:
+def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLimits | None = None,
+          content_type: str | None = None) -> ParsedBody:
+    """The body as segments; ``SNIFF`` decides from its first bytes (a binary is ``skipped``)."""
     limits = limits or ContentLimits()
+    if kind is BodyKind.SNIFF:
+        kind, reason = sniff(body[:SNIFF_BYTES])
+        if kind is BodyKind.SKIP:
+            return ParsedBody([], None, [], lambda changed: body, body, skipped=reason)
+        if kind is BodyKind.SSE:  # an event stream in one piece: its events' data, as NDJSON lines
+            kind = BodyKind.TEXT
+    if kind is BodyKind.MULTIPART:
+        return _multipart(body, content_type, limits)
+    if kind is BodyKind.SKIP:
+        return ParsedBody([], None, [], lambda changed: body, body, skipped="type")
     text = decode_text(body, charset)
     if kind in (BodyKind.JSON, BodyKind.TEXT):
         try:
@@ -437,6 +469,87 @@ def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLi
     if kind is BodyKind.FORM:
         return _form(text, charset, body)
     return _text(text, charset, body)
+
+
+_PART_SPLIT = re.compile(rb"\r?\n\r?\n")
+_HEADER_LINE = re.compile(r"\r?\n")
+
+
+def _boundary(content_type: str | None) -> bytes | None:
+    for part in (content_type or "").split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.strip().lower() == "boundary" and v.strip().strip('"'):
+            return v.strip().strip('"').encode("latin-1", "replace")
+    return None
+
+
+def _multipart(body: bytes, content_type: str | None, limits: ContentLimits) -> ParsedBody:
+    """``multipart/form-data`` and ``multipart/mixed``: each part by its own headers, redacted in place.
+
+    A part is parsed like a body of its own type (a form field without a type is text; a file
+    of a generic type is sniffed; a binary part is skipped); changed parts are rebuilt, the
+    others and the boundaries stay byte-exact. A body without a usable boundary is text.
+    """
+    boundary = _boundary(content_type)
+    if boundary is None or b"--" + boundary not in body:
+        return _text(decode_text(body, "utf-8"), "utf-8", body)
+    pieces = body.split(b"--" + boundary)
+    segments: list[Segment] = []
+    slots: list[_Slot] = []
+    gaps: list[Uninspected] = []
+    fixed: set[int] = set()
+    # head, content, line end before the next delimiter, parsed content, pending replacements
+    parts: list[tuple[bytes, bytes, bytes, ParsedBody | None, dict[int, str]]] = []
+    for n, piece in enumerate(pieces[1:]):
+        if piece.startswith(b"--"):  # the close delimiter: the rest is the epilogue
+            parts.append((piece, b"", b"", None, {}))
+            break
+        m = _PART_SPLIT.search(piece)
+        if m is None:
+            parts.append((piece, b"", b"", None, {}))
+            continue
+        head, content = piece[:m.end()], piece[m.end():]
+        trailer = b"\r\n" if content.endswith(b"\r\n") else b"\n" if content.endswith(b"\n") else b""
+        content = content[:len(content) - len(trailer)]
+        headers = _part_headers(head)
+        ctype = headers.get("content-type")
+        name = _disposition_name(headers.get("content-disposition", ""))
+        kind = BodyKind.TEXT if ctype is None and "filename" not in headers.get("content-disposition", "") \
+            else classify(ctype, DEFAULT_SKIP)
+        sub = parse(content, kind, charset_of(ctype), limits, ctype).expanded()
+        pending: dict[int, str] = {}
+        base = len(segments)
+        for j, seg in enumerate(sub.segments):
+            segments.append(Segment(seg.text, f"part[{n}]{name}:{seg.location}", seg.context or name.strip("[]")))
+            slots.append(_Slot(functools.partial(pending.__setitem__, j)))
+        fixed.update(base + j for j in sub.fixed)
+        gaps.extend(Uninspected(g.reason, f"part[{n}]{name}:{g.location}", g.mode) for g in sub.gaps)
+        parts.append((head, content, trailer, sub, pending))
+
+    def rebuild(changed: AbstractSet[int]) -> bytes:
+        out = [pieces[0]]
+        for head, content, trailer, sub, pending in parts:
+            out.append(head + (sub.render(pending) if sub is not None and pending else content) + trailer)
+        return (b"--" + boundary).join(out)
+
+    return ParsedBody(segments, None, slots, rebuild, body, gaps, frozenset(fixed))
+
+
+def _part_headers(head: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in _HEADER_LINE.split(head.decode("latin-1")):
+        k, sep, v = line.partition(":")
+        if sep:
+            out[k.strip().lower()] = v.strip()
+    return out
+
+
+def _disposition_name(value: str) -> str:
+    for part in value.split(";")[1:]:
+        k, _, v = part.strip().partition("=")
+        if k.strip().lower() == "name":
+            return f"[{v.strip().strip(chr(34))}]"
+    return ""
 
 
 def _text(text: str, charset: str, original: bytes) -> ParsedBody:

@@ -127,7 +127,10 @@ def test_classify() -> None:
     assert classify("application/x-ndjson") is BodyKind.NDJSON
     assert classify("text/html") is BodyKind.TEXT
     assert classify("image/png") is BodyKind.SKIP
-    assert classify("application/octet-stream") is BodyKind.SKIP
+    assert classify("application/octet-stream") is BodyKind.SNIFF  # generic: the bytes decide
+    assert classify("application/x-whatever") is BodyKind.SNIFF
+    assert classify(None) is BodyKind.SNIFF
+    assert classify("multipart/form-data; boundary=x") is BodyKind.MULTIPART
 
 
 LIMITS = ContentLimits(max_decoded_bytes=1 << 20, max_ratio=50)

@@ -181,3 +181,45 @@ def test_reqmod_tool_arguments_as_numbers_and_keys(srv: ServerProc) -> None:
     out = json.loads(r.body or b"")
     assert out["params"]["arguments"]["ssn"] == 100000000 and out["method"] == "tools/call" and out["id"] == 5
     assert "9f8a7b6c" not in json.dumps(out)
+
+
+# -- declared types that lie -----------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+
+
+@pytest.mark.parametrize("ctype", ["application/octet-stream", "application/x-json", "image/png", ""])
+def test_a_jsonrpc_body_under_another_type_is_inspected(srv: ServerProc, ctype: str) -> None:
+    body = json.dumps(rpc(f"key {AWS}")).encode()
+    r = respmod(srv, body, content_type=ctype)
+    # A declared type: streamed (the first bytes decide, the head went out first); none: buffered.
+    assert r.status == 200 and r.http_response is not None
+    assert (r.http_response.headers.get("Content-Length") is None) == bool(ctype)
+    assert json.loads(r.body or b"")["result"]["content"][0]["text"] == "key [AWS_ACCESS_KEY_ID]"
+
+
+def test_a_binary_under_a_generic_type_streams_on_unchanged(srv: ServerProc) -> None:
+    r = respmod(srv, PNG, content_type="application/octet-stream")
+    assert r.status == 200 and r.body == PNG and r.headers.get("X-DLP-Decision") != "block"
+
+
+def test_multipart_upload_of_an_env_file_is_redacted_in_place(srv: ServerProc) -> None:
+    body = (b"--b0undary\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nsee attached\r\n"
+            b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\".env\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n" + ENV_FILE.encode() + b"\r\n"
+            b"--b0undary\r\nContent-Disposition: form-data; name=\"img\"; filename=\"a.png\"\r\n"
+            b"Content-Type: image/png\r\n\r\n" + PNG + b"\r\n--b0undary--\r\n")
+    with IcapClient("127.0.0.1", srv.port) as c:
+        r = c.reqmod(body, content_type="multipart/form-data; boundary=b0undary", url="http://tools.test/upload")
+    out = redacted(r, "AKIAIOSFODNN7EXAMPLE")
+    assert out.startswith(b"--b0undary\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nsee attached\r\n")
+    assert b"AWS_ACCESS_KEY_ID=[AWS_ACCESS_KEY_ID]\n" in out and PNG in out and out.endswith(b"--b0undary--\r\n")
+
+
+def test_reqmod_query_string_is_inspected_and_blocks(srv: ServerProc) -> None:
+    with IcapClient("127.0.0.1", srv.port) as c:
+        r = c.reqmod(None, method="GET", url=f"http://tools.test/search?q=x&api_key={AWS}")
+        assert r.status == 200 and r.headers.get("X-DLP-Decision") == "block", r.headers
+        assert r.http_response is not None and r.http_response.status == 403
+        clean = c.reqmod(None, method="GET", url="http://tools.test/search?q=weather")
+        assert clean.status == 204

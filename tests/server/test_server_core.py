@@ -96,8 +96,8 @@ def test_echo_without_allow_204_returns_the_same_body(shared_server: ServerProc)
 def test_preview_gets_100_continue_or_204(shared_server: ServerProc) -> None:
     big = BODY * 200
     with IcapClient("127.0.0.1", shared_server.port) as c:
-        r = c.respmod(big, preview=1024, content_type="image/png")
-        assert r.status == 204  # binary: no inspection, decided during the preview
+        r = c.respmod(big, preview=1024, content_type="image/png", request_method="GET", accept="*/*")
+        assert r.status == 204  # binary outside MCP: no inspection, decided during the preview
         r = c.respmod(big, preview=1024, allow_204=False, content_type="application/json")
         assert r.status in (200, 204)
         if r.status == 200:
