@@ -9,8 +9,8 @@ order, ``id`` and ``jsonrpc`` are kept, and ``render({})`` returns the original 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import binascii
+import dataclasses
 import functools
 import json
 import re
