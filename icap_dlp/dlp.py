@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
-from icap_dlp.detection import Engine, load_library
+from icap_dlp.detection import DetectorLibrary, Engine, load_library
 from icap_dlp.errors import ConfigError, InspectionError, failure_reason
 from icap_dlp.model import Action, Direction, Finding, RequestContext, Segment, Uninspected
 from icap_dlp.policy import (
@@ -65,11 +65,11 @@ class Bundle:
     """One immutable version of policy + detectors + compiled engine."""
 
     policy: Policy
-    library: Any
-    engine: Any
+    library: DetectorLibrary
+    engine: Engine
     key: bytes
     istag: str
-    content_limits: Any
+    content_limits: content.ContentLimits
 
     @property
     def version(self) -> str:
@@ -107,7 +107,7 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None,
     return Bundle(policy, library, engine, key, istag, limits)
 
 
-def make_engine(library: Any, policy: Policy) -> Any:
+def make_engine(library: DetectorLibrary, policy: Policy) -> Engine:
     return Engine(library, sorted(policy.detector_ids), ner_model=policy.settings.ner_model,
                   ner_timeout=policy.settings.ner_timeout)
 
@@ -135,7 +135,7 @@ class MessageResult:
     body: bytes | None  # the new body when redacted or blocked; None = unchanged
     content_type: str | None = None  # content type of the new body, when it changed
     status: int | None = None  # HTTP status of a block answer
-    mcp: Any = None
+    mcp: content.McpInfo | None = None
     segments: list[Segment] = field(default_factory=list)
     findings: list[list[Finding]] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
@@ -145,18 +145,18 @@ class MessageResult:
     skipped: str | None = None  # not inspected on purpose (a binary by its magic bytes, a skipped type)
 
 
-def _with_mcp(ctx: RequestContext, mcp: Any) -> RequestContext:
+def _with_mcp(ctx: RequestContext, mcp: content.McpInfo | None) -> RequestContext:
     if mcp is None:
         return ctx
     changes: dict[str, Any] = {}
-    if ctx.mcp_method is None and getattr(mcp, "method", None):
+    if ctx.mcp_method is None and mcp.method:
         changes["mcp_method"] = mcp.method
-    if ctx.tool is None and getattr(mcp, "tool", None):
+    if ctx.tool is None and mcp.tool:
         changes["tool"] = mcp.tool
     return replace(ctx, **changes) if changes else ctx
 
 
-def operator_for(op: Operator, key: bytes) -> Any:
+def operator_for(op: Operator, key: bytes) -> redaction.Operator:
     return redaction.make_operator(op.operator, char=op.char, keep_last=op.keep_last,
                                    keep_first=op.keep_first, tag=op.tag, key=key)
 
@@ -197,7 +197,7 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
                            skipped=parsed.skipped)
     if decision.action is Action.REDACT and decision.redactions:
         t = time.perf_counter()
-        by_segment: dict[int, list[tuple[Finding, Any]]] = {}
+        by_segment: dict[int, list[tuple[Finding, redaction.Operator]]] = {}
         for lf, op in decision.redactions:
             by_segment.setdefault(lf.segment, []).append((lf.finding, operator_for(op, bundle.key)))
         redactor = redaction.Redactor()
@@ -224,6 +224,9 @@ def scan_segments(engine: Engine, segments: Sequence[Segment]) -> tuple[list[lis
     copy, no map). Short segments are batched (see ``_BATCH_SEGMENT``); a finding in a batch
     counts only inside one segment's text, never across two or in the context words.
     """
+    if all(s.text.isascii() for s in segments) and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2:
+        # the common case: nothing to normalize or batch
+        return engine.scan_segments(segments), engine.last_ner_seconds
     norms: list[content.Normalized | None] = [None if s.text.isascii() else content.normalize(s.text)
                                               for s in segments]
     scan = [s if n is None or not n.changed else replace(s, text=n.text) for s, n in zip(segments, norms, strict=True)]
@@ -285,10 +288,11 @@ def query_segments(ctx: RequestContext) -> list[Segment]:
     return out
 
 
-def block_body(bundle: Bundle, mcp: Any, incident: str, accept: str | None) -> tuple[bytes, str, int]:
-    if mcp is not None and getattr(mcp, "ids", None) is not None:
+def block_body(bundle: Bundle, mcp: content.McpInfo | None, incident: str, accept: str | None
+               ) -> tuple[bytes, str, int]:
+    if mcp is not None:
         body = redaction.jsonrpc_block_response(mcp.ids, incident, bundle.policy.settings.block_error_code,
-                                                is_batch=getattr(mcp, "is_batch", False))
+                                                is_batch=mcp.is_batch)
         return body, "application/json", 200
     ctype, body = redaction.http_block_page(accept, incident)
     return body, ctype, 403

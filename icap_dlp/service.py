@@ -197,13 +197,13 @@ class DlpTransaction:
         if failure:
             out.append(("X-DLP-Failure", failure))
         if self.ctx.direction is Direction.REQMOD:
-            ctx = self.report.result.mcp if self.report.result is not None else None
-            data = {}
-            if ctx is not None:
-                if getattr(ctx, "method", None):
-                    data["m"] = ctx.method
-                if getattr(ctx, "tool", None):
-                    data["t"] = ctx.tool
+            mcp = self.report.result.mcp if self.report.result is not None else None
+            data: dict[str, str] = {}
+            if mcp is not None:
+                if mcp.method:
+                    data["m"] = mcp.method
+                if mcp.tool:
+                    data["t"] = mcp.tool
             if data:
                 name = self.bundle.policy.settings.context_header
                 out.append((name, encode_context(data, self.bundle.key)))
