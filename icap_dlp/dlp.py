@@ -377,21 +377,41 @@ def new_incident_id() -> str:
     return uuid.uuid4().hex
 
 
-class SseInspector:
+class _Gaps:
+    """The gaps of one stream, each answered by the failure policy; ``failure`` names the strictest
+    answer given (``reason:mode``). ``fail_default`` is the server's default mode per reason."""
+
+    def __init__(self, bundle: Bundle, ctx: RequestContext) -> None:
+        self.bundle = bundle
+        self.ctx = ctx
+        self.gaps: list[Uninspected] = []
+        self._failure: str | None = None
+        self.fail_default: Callable[[str], str] = lambda reason: "closed"
+
+    @property
+    def failure(self) -> str | None:
+        return self._failure
+
+    def _gap_mode(self, reason: str, location: str) -> str:
+        """Ask the failure policy about a gap, record it, and return its answer (open | closed)."""
+        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
+        self.gaps.append(Uninspected(reason, location, mode))
+        if self._failure is None or (mode == "closed" and not self._failure.endswith(":closed")):
+            self._failure = f"{reason}:{mode}"
+        return mode
+
+
+class SseInspector(_Gaps):
     """A BodyStream for ``text/event-stream``: each event is inspected and sent on when complete."""
 
     def __init__(self, bundle: Bundle, ctx: RequestContext, incident: str, accept: str | None) -> None:
-        self.bundle = bundle
-        self.ctx = ctx
+        super().__init__(bundle, ctx)
         self.incident = incident
         self.accept = accept
         self.sse = content.SseStream(max_event_bytes=bundle.content_limits.max_event_bytes)
         self.results: list[MessageResult] = []
-        self.failure: str | None = None
         self._oversize_mode = ""
-        self.fail_default: Callable[[str], str] = lambda reason: "closed"
         self.tally: Counter[str] = Counter()  # count thresholds apply to the whole stream
-        self.gaps: list[Uninspected] = []
         self._index = -1
 
     def _events(self, events: Sequence[content.SseEvent]) -> bytes:
@@ -440,15 +460,6 @@ class SseInspector:
             return bytes(ev.raw)
         return self._error_event()
 
-    def _gap_mode(self, reason: str, location: str) -> str:
-        """Ask the failure policy about a gap, record it, and return its answer."""
-        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
-        self.gaps.append(Uninspected(reason, location, mode))
-        # The record names the strictest answer given: one closed gap makes the stream's failure closed.
-        if self.failure is None or (mode == "closed" and not self.failure.endswith(":closed")):
-            self.failure = f"{reason}:{mode}"
-        return mode
-
     def _error_event(self) -> bytes:
         return redaction.sse_block_event(None, self.incident, self.bundle.policy.settings.block_error_code)
 
@@ -478,7 +489,7 @@ _SNIFFED_TYPES = {content.BodyKind.JSON: "application/json", content.BodyKind.ND
                   content.BodyKind.TEXT: "text/plain; charset=utf-8"}
 
 
-class SniffStream:
+class SniffStream(_Gaps):
     """A BodyStream for a body whose declared type is generic, unknown or not trusted (any
     response to an MCP request): its first bytes decide (:func:`content.sniff`).
 
@@ -491,20 +502,16 @@ class SniffStream:
     """
 
     def __init__(self, bundle: Bundle, ctx: RequestContext, incident: str, accept: str | None, *,
-                 max_bytes: int, charset_type: str | None = None) -> None:
-        self.bundle = bundle
-        self.ctx = ctx
+                 max_bytes: int) -> None:
+        super().__init__(bundle, ctx)
         self.incident = incident
         self.accept = accept
         self.max_bytes = max_bytes
-        self.fail_default: Callable[[str], str] = lambda reason: "closed"
         self.mode = ""  # "" deciding, then pass | sse | hold | dropped
         self.kind = content.BodyKind.TEXT
         self._held = bytearray()
         self._sse: SseInspector | None = None
         self._result: MessageResult | None = None
-        self._failure: str | None = None
-        self.gaps: list[Uninspected] = []
         self.skipped: str | None = None
 
     @property
@@ -584,13 +591,6 @@ class SniffStream:
             return held
         self.mode = "dropped"
         return self._block(None)
-
-    def _gap_mode(self, reason: str, location: str) -> str:
-        mode = self.bundle.policy.failure_mode(reason, self.ctx, self.fail_default(reason))
-        self.gaps.append(Uninspected(reason, location, mode))
-        if self._failure is None or (mode == "closed" and not self._failure.endswith(":closed")):
-            self._failure = f"{reason}:{mode}"
-        return mode
 
     def _block(self, mcp: content.McpInfo | None) -> bytes:
         body, _, _ = block_body(self.bundle, mcp, self.incident, self.accept)

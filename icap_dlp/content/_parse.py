@@ -30,7 +30,7 @@ from icap_dlp.content._codec import (
     encode_json,
     encode_text,
 )
-from icap_dlp.content._sniff import SNIFF_BYTES, sniff
+from icap_dlp.content._sniff import SNIFF_BYTES, looks_text, magic_name, sniff
 from icap_dlp.model import Segment, Uninspected
 
 # Never changed: the JSON-RPC envelope of a message and MIME-type fields. They are inspected; a
@@ -39,12 +39,6 @@ _ENVELOPE = frozenset({"jsonrpc", "id", "method"})
 _FIXED_ANYWHERE = frozenset({"mimeType"})
 _MEDIA = frozenset({"image", "audio"})
 _B64_SPACE = re.compile(r"\s+")
-# Magic bytes of the media an MCP image/audio item may declare (SVG is text and is inspected).
-_MEDIA_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"RIFF", b"BM", b"II*\x00",
-                b"MM\x00*", b"\x00\x00\x01\x00", b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2", b"OggS",
-                b"fLaC", b"\x1aE\xdf\xa3")
-_ISO_BMFF = (b"ftyp",)  # MP4, M4A, HEIC, AVIF: the box type at offset 4
-
 
 @dataclass
 class McpInfo:
@@ -331,7 +325,8 @@ class _Walker:
             self._seg(value, loc, _key_words((*keys[-1:], field_name)), _setter(obj, field_name, None), owner,
                       False)
             return
-        if not _is_text_mime(mime if isinstance(mime, str) else None) and (_is_media(raw) or not _looks_text(raw)):
+        binary = magic_name(raw) is not None or not looks_text(raw)
+        if binary and not _is_text_mime(mime if isinstance(mime, str) else None):
             return  # the declared media (or binary): nothing to read as text
         wrapped = "\n" in value
 
@@ -371,24 +366,6 @@ def _key_setter(obj: dict[str, Any], keybox: list[Any]) -> Callable[[str], None]
         keybox[0] = new
 
     return setter
-
-
-def _is_media(raw: bytes) -> bool:
-    return raw.startswith(_MEDIA_MAGIC) or raw[4:8] in _ISO_BMFF
-
-
-def _looks_text(raw: bytes) -> bool:
-    """Valid UTF-8 (a character cut at the sample's end aside) and at least 95 % printable."""
-    sample = raw[:4096]
-    try:
-        text = sample.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(sample) - 3:
-            return False
-        text = sample[:exc.start].decode("utf-8")
-    if not text:
-        return False
-    return sum(c.isprintable() or c in "\r\n\t" for c in text) >= 0.95 * len(text)
 
 
 def _separators(original: str) -> tuple[str, str]:
