@@ -224,8 +224,9 @@ def scan_segments(engine: Engine, segments: Sequence[Segment]) -> tuple[list[lis
     copy, no map). Short segments are batched (see ``_BATCH_SEGMENT``); a finding in a batch
     counts only inside one segment's text, never across two or in the context words.
     """
-    if all(s.text.isascii() for s in segments) and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2:
-        # the common case: nothing to normalize or batch
+    if (all(s.text.isascii() for s in segments) and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2
+            and not any(content.has_candidates(s.text) for s in segments)):
+        # the common case: nothing to normalize, batch or decode
         return engine.scan_segments(segments), engine.last_ner_seconds
     norms: list[content.Normalized | None] = [None if s.text.isascii() else content.normalize(s.text)
                                               for s in segments]
@@ -252,10 +253,41 @@ def scan_segments(engine: Engine, segments: Sequence[Segment]) -> tuple[list[lis
             _, start, i = batch[k]
             if f.end <= start + len(scan[i].text):
                 found[i].append(f._replace(start=f.start - start, end=f.end - start))
+    for i, fs in enumerate(_decoded_findings(engine, scan)):
+        found[i] += fs
     for i, n in enumerate(norms):
         if n is not None and n.changed and found[i]:
             found[i] = [f._replace(start=a, end=b) for f in found[i] for a, b in (n.original_span(f.start, f.end),)]
     return found, ner
+
+
+_DECODE_DEPTH = 2
+
+
+def _decoded_findings(engine: Engine, segments: Sequence[Segment], depth: int = 1) -> list[list[Finding]]:
+    """Findings in encoded tokens (base64, hex, %xx, HTML entities) that decode to text.
+
+    The decoded text is normalized and scanned (and its own tokens, to ``_DECODE_DEPTH``); each
+    detector that finds something there yields a finding over the whole token in the segment, so
+    redaction replaces the token and the message stays valid.
+    """
+    out: list[list[Finding]] = [[] for _ in segments]
+    flat = [(i, tok) for i, s in enumerate(segments) for tok in content.encoded_tokens(s.text)]
+    if not flat:
+        return out
+    inner = [Segment(content.normalize(tok.text).text, f"{segments[i].location}<{tok.kind}>", segments[i].context)
+             for i, tok in flat]
+    found = engine.scan_segments(inner)
+    if depth < _DECODE_DEPTH:
+        for k, fs in enumerate(_decoded_findings(engine, inner, depth + 1)):
+            found[k] += fs
+    for (i, tok), fs in zip(flat, found, strict=True):
+        seen: set[str] = set()
+        for f in sorted(fs, key=lambda f: -f.score):
+            if f.detector_id not in seen:
+                seen.add(f.detector_id)
+                out[i].append(f._replace(start=tok.start, end=tok.end, explanation=f"{f.explanation}; inside {tok.kind}"))
+    return out
 
 
 def _batches(scan: Sequence[Segment], small: Sequence[int]) -> list[list[tuple[str, int, int]]]:

@@ -8,6 +8,7 @@ from icap_dlp.content._codec import (
     decode_body,
     media_type,
 )
+from icap_dlp.content._encoded import Token, encoded_tokens, has_candidates
 from icap_dlp.content._normalize import Normalized, normalize
 from icap_dlp.content._parse import McpInfo, ParsedBody, mcp_info, parse
 from icap_dlp.content._sniff import SNIFF_BYTES, magic_name, sniff
@@ -22,9 +23,12 @@ __all__ = [
     "ParsedBody",
     "SseEvent",
     "SseStream",
+    "Token",
     "charset_of",
     "classify",
     "decode_body",
+    "encoded_tokens",
+    "has_candidates",
     "magic_name",
     "mcp_info",
     "media_type",

@@ -223,3 +223,35 @@ def test_reqmod_query_string_is_inspected_and_blocks(srv: ServerProc) -> None:
         assert r.http_response is not None and r.http_response.status == 403
         clean = c.reqmod(None, method="GET", url="http://tools.test/search?q=weather")
         assert clean.status == 204
+
+
+# -- encodings inside text -------------------------------------------------------------------
+
+SENTENCE = "Please send the invoice to bob.smith@example.org before Friday."
+
+
+@pytest.mark.parametrize(("text", "kept"), [
+    ("config: " + base64.b64encode(ENV_FILE.encode()).decode() + " (base64)", "config: "),
+    ("config: " + base64.urlsafe_b64encode(ENV_FILE.encode()).decode().rstrip("=") + " (unpadded)", "(unpadded)"),
+    ("dump " + ENV_FILE.encode().hex(), "dump "),
+    ("mail alice%40example.com please", " please"),
+    ("mail alice&#64;example.com please", " please"),
+])
+def test_encoded_values_inside_text_redact_the_whole_token(srv: ServerProc, text: str, kept: str) -> None:
+    out = json.loads(redacted(respmod(srv, json.dumps(rpc(text)).encode()), "alice"))
+    new = out["result"]["content"][0]["text"]
+    assert kept in new and "[" in new
+    assert "AKIAIOSFODNN7EXAMPLE" not in new and "QUtJQ" not in new  # the token went whole
+
+
+def test_base64_sentence_in_structured_content_is_redacted(srv: ServerProc) -> None:
+    token = base64.b64encode(SENTENCE.encode()).decode()
+    out = json.loads(redacted(respmod(srv, structured({"note": token, "other": "fine"})), token))
+    assert out["result"]["structuredContent"] == {"note": "[EMAIL_ADDRESS]", "other": "fine"}
+
+
+def test_ids_and_digests_are_left_alone(srv: ServerProc) -> None:
+    text = ("request 9f86d081884c7d659a2feaa0c55ad015 trace 3b5d5c3712955042212316173ccf37be8a2d6fd8 "
+            "image " + base64.b64encode(bytes(range(256))).decode())
+    r = respmod(srv, json.dumps(rpc(text)).encode())
+    assert r.status == 204 and r.headers.get("X-DLP-Decision") == "allow"
