@@ -286,7 +286,8 @@ def _decoded_findings(engine: Engine, segments: Sequence[Segment], depth: int = 
         for f in sorted(fs, key=lambda f: -f.score):
             if f.detector_id not in seen:
                 seen.add(f.detector_id)
-                out[i].append(f._replace(start=tok.start, end=tok.end, explanation=f"{f.explanation}; inside {tok.kind}"))
+                why = f"{f.explanation}; inside {tok.kind}"
+                out[i].append(f._replace(start=tok.start, end=tok.end, explanation=why))
     return out
 
 

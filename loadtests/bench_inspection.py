@@ -49,9 +49,9 @@ def compare_trees(baseline: Path, rounds: int, seconds: float, connections: int,
 def normalization() -> dict[str, float]:
     sys.path.insert(0, str(HERE.parent))
     sys.path.insert(0, str(HERE))
-    from payloads import _prose  # type: ignore[import-not-found]
-
     import random
+
+    from payloads import _prose  # type: ignore[import-not-found]
 
     from icap_dlp.config import load_settings
     from icap_dlp.content import normalize
@@ -75,11 +75,20 @@ def normalization() -> dict[str, float]:
 
     engine_us = best(lambda: engine.scan_segments(segs))
     pipeline_us = best(lambda: scan_segments(engine, segs))
-    mixed = ("Prüfung \u200bbestanden: café ４１１１ naïve \u00a0 " * 40000)[: 1 << 20]
+    from icap_dlp.content import encoded_tokens
+
+    # what looking for encoded tokens costs on text without candidates, and on typical tool
+    # output with hex ids and a base64 image (candidates that decode to binary)
+    typical = text[:2048] + " id 9f86d081884c7d659a2feaa0c55ad015 " + "iVBORw0KGgo" + "A" * 2000
+    no_candidates_us = best(lambda: encoded_tokens(text))
+    typical_us = best(lambda: encoded_tokens(typical), 500)
+    mixed = ("Pr\u00fcfung \u200bbestanden: caf\u00e9 \uff14\uff11\uff11\uff11 na\u00efve \u00a0 " * 40000)[: 1 << 20]
     t = time.process_time()
     normalize(mixed)
     per_mb = (time.process_time() - t) * 1000
     return {"ascii_4k_engine_us": round(engine_us, 1), "ascii_4k_pipeline_us": round(pipeline_us, 1),
+            "decode_4k_no_candidates_us": round(no_candidates_us, 1),
+            "decode_4k_ids_and_image_us": round(typical_us, 1),
             "non_ascii_normalize_ms_per_mb": round(per_mb, 1)}
 
 

@@ -29,8 +29,9 @@ _RUN_TABLE = bytes(0x61 if i in _B64_ALPHABET else 0x20 for i in range(256))
 _RUN = b"a" * MIN_BASE64
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_=-])(?:[A-Za-z0-9+/_-]{16,}={0,2}(?:\r?\n|\\n)?)+")
-_PERCENT = re.compile(r"[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
-_ENTITY = re.compile(r"[^\s\"'<>]*&#?[A-Za-z0-9]{2,8};[^\s\"'<>]*")
+# Anchored at a token's start (the lookbehind): linear, however long a run without % or &.
+_PERCENT = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*%[0-9A-Fa-f]{2}[^\s\"'<>]*")
+_ENTITY = re.compile(r"(?<![^\s\"'<>])[^\s\"'<>]*&#?[A-Za-z0-9]{2,8};[^\s\"'<>]*")
 _HEX = re.compile(r"[0-9A-Fa-f]+")
 _WRAP = re.compile(r"\r?\n|\\n")
 _TRAILING_WRAP = re.compile(r"(?:\r?\n|\\n)+$")
@@ -57,7 +58,10 @@ def encoded_tokens(text: str) -> list[Token]:
         return []
     out: list[Token] = []
     budget = MAX_DECODED
-    for rx, decode in ((_BASE64, _decode_base64), (_PERCENT, _decode_percent), (_ENTITY, _decode_entity)):
+    for rx, decode, mark in ((_BASE64, _decode_base64, ""), (_PERCENT, _decode_percent, "%"),
+                             (_ENTITY, _decode_entity, "&")):
+        if mark and mark not in text:
+            continue
         for m in rx.finditer(text):
             raw = m.group()
             got = decode(raw)

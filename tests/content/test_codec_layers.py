@@ -77,3 +77,12 @@ def test_open_undecodable_policy_inspects_what_was_decoded() -> None:
                         content_encoding="br")
     assert r.decision.action is Action.REDACT and b"AKIAIOSFODNN7EXAMPLE" not in (r.body or b"")
     assert [(g.reason, g.location) for g in r.gaps] == [("undecodable", "content-encoding:br:trailing[4]")]
+
+
+def test_encoded_tokens_on_long_runs_and_near_misses() -> None:
+    from icap_dlp.content import encoded_tokens
+
+    # A 200 KB run that decodes to binary (a quadratic token search never finished here), a
+    # percent sign that is not an escape, an entity.
+    text = "A" * 200_000 + " x%zz a&amp;b"
+    assert [(tok.kind, tok.text) for tok in encoded_tokens(text)] == [("entity", "a&b")]
