@@ -241,6 +241,9 @@ class _Walker:
     def walk(self, parent: Any, key: Any, path: str, depth: int = 0, keys: tuple[str, ...] = (),
              owner: int | None = None) -> None:
         """Walk ``parent[key]``, found at ``path`` (the path of the value itself)."""
+        if not self.detailed and isinstance(parent[key], dict | list) and depth < self.limits.max_depth:
+            self._quick(parent[key], path, depth, keys, owner)
+            return
         structure = self.structure
         detailed = self.detailed
         stack: list[_Frame] = [(parent, key, "", depth, keys, None, False)]
@@ -271,18 +274,56 @@ class _Walker:
                     stack.extend(reversed(self._members(value, here, depth, keys, owner)))
             first = False
 
-    def _members(self, obj: dict[str, Any], path: str, depth: int, keys: tuple[str, ...],
-                 owner: int | None) -> list[_Frame]:
-        skip: tuple[str, ...] = ()
+    def _quick(self, root: dict[str, Any] | list[Any], path: str, depth: int, keys: tuple[str, ...],
+               owner: int | None) -> None:
+        """The quick walk: leaves go to the structure text; only containers carry a path."""
+        structure = self.structure
+        limit = self.limits.max_depth
+        stack: list[tuple[Any, str, int, tuple[str, ...]]] = [(root, path, depth, keys)]
+        while stack:
+            node, path, depth, keys = stack.pop()
+            if isinstance(node, dict):
+                skip: tuple[str, ...] = ()
+                if "data" in node or "blob" in node:
+                    skip = tuple(self._media_fields(node, path, keys, owner))
+                structure.extend(node)
+                items: Any = node.items()
+            else:
+                items = enumerate(node)
+                skip = ()
+            last = keys[-1] if keys else ""
+            children = []
+            for k, v in items:
+                if isinstance(v, str):
+                    if len(v) <= SHORT and not _JSON_START.match(v):
+                        structure.append(f"{last if isinstance(k, int) else k}: {v}")
+                    elif k not in skip:
+                        ks = keys if isinstance(k, int) else (*keys[-1:], k)
+                        self.add(v, _loc(path, k), _setter(node, k, None), depth=depth + 1, keys=ks, owner=owner)
+                elif isinstance(v, int | float) and not isinstance(v, bool):
+                    structure.append(f"{last if isinstance(k, int) else k}: {v!r}")
+                elif isinstance(v, dict | list) and v:
+                    here = _loc(path, k)
+                    if depth + 1 >= limit:
+                        self.gaps.append(Uninspected("oversize", here))  # too deep: a gap, never a skip
+                    else:
+                        children.append((v, here, depth + 1, keys if isinstance(k, int) else (*keys[-1:], k)))
+            stack.extend(reversed(children))
+
+    def _media_fields(self, obj: dict[str, Any], path: str, keys: tuple[str, ...], owner: int | None) -> list[str]:
+        """Base64 fields of this object read on their own (image/audio ``data``, resource ``blob``)."""
+        out = []
         if "data" in obj and obj.get("type") in _MEDIA and isinstance(obj["data"], str):
-            skip = ("data",)
+            out.append("data")
             self._base64(obj, "data", path, keys, owner)
         if "blob" in obj and isinstance(obj["blob"], str):
-            skip = (*skip, "blob")
+            out.append("blob")
             self._base64(obj, "blob", path, keys, owner)
-        if not self.detailed:
-            self.structure.extend(obj)
-            return [(obj, k, path, depth + 1, (*keys[-1:], k), None, False) for k in obj if k not in skip]
+        return out
+
+    def _members(self, obj: dict[str, Any], path: str, depth: int, keys: tuple[str, ...],
+                 owner: int | None) -> list[_Frame]:
+        skip = self._media_fields(obj, path, keys, owner)
         envelope = "jsonrpc" in obj and depth <= 1
         out: list[_Frame] = []
         context = _key_words(keys[-1:])
