@@ -61,7 +61,7 @@ def _child(metric: Any, *labels: str) -> Any:
 
 
 def observe(report: Any, elapsed: float) -> None:
-    """Account for one finished transaction (see icap_dlp.service.Report)."""
+    """Account for one finished transaction (see icap_dlp.adapter.Report)."""
     method = report.request.method.value
     _child(REQUESTS, method, report.request.service, report.action.value, str(report.status)).inc()
     _child(LATENCY, method).observe(elapsed)

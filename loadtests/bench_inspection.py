@@ -55,7 +55,7 @@ def normalization() -> dict[str, float]:
 
     from icap_dlp.config import load_settings
     from icap_dlp.content import normalize
-    from icap_dlp.dlp import load_bundle, scan_segments
+    from icap_dlp.inspection import load_bundle, scan_segments
     from icap_dlp.model import Segment
 
     engine = load_bundle(load_settings({}, env={})).engine

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from icap_dlp.client import IcapClient
 from icap_dlp.config import load_settings
-from icap_dlp.dlp import inspect_message, load_bundle
+from icap_dlp.inspection import inspect_message, load_bundle
 from icap_dlp.model import Action, Direction, RequestContext
 
 BUNDLE = load_bundle(load_settings({}, env={}))

@@ -32,7 +32,7 @@ def _path(url: str | None, mode: str, key: bytes) -> tuple[str | None, str | Non
 
 
 def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[str, Any]:
-    """``report`` is a :class:`icap_dlp.service.Report` (duck-typed to keep this module pure)."""
+    """``report`` is a :class:`icap_dlp.adapter.Report` (duck-typed to keep this module pure)."""
     ctx = report.ctx
     bundle = report.bundle
     key: bytes = bundle.key

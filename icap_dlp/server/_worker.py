@@ -20,7 +20,7 @@ from typing import Any
 from icap_dlp import metrics
 from icap_dlp.config import Settings
 from icap_dlp.icap import error_response
-from icap_dlp.pipeline import Inspector
+from icap_dlp.seam import Inspector
 from icap_dlp.server._app import Application
 from icap_dlp.server._connection import Connection
 

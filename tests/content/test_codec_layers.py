@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from icap_dlp.config import load_settings
 from icap_dlp.content import ContentLimits, decode_body
-from icap_dlp.dlp import inspect_message, load_bundle
 from icap_dlp.errors import InspectionError
+from icap_dlp.inspection import inspect_message, load_bundle
 from icap_dlp.model import Action, Direction, RequestContext, Uninspected
 
 LIMITS = ContentLimits(max_decoded_bytes=1 << 20, max_ratio=1000)

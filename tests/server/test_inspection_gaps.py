@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from icap_dlp.adapter import DlpInspector, build_inspector
 from icap_dlp.client import IcapClient, encode_head, respmod_heads
 from icap_dlp.config import default_policy_path, load_settings
 from icap_dlp.errors import InspectionError
 from icap_dlp.icap import IcapParser, IcapRequest
-from icap_dlp.pipeline import Replace
-from icap_dlp.service import DlpInspector, build_inspector
+from icap_dlp.seam import Replace
 from tests.conftest import ServerProc
 
 CARD = "4111 1111 1111 1111"

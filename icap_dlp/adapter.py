@@ -16,7 +16,9 @@ from icap_dlp import content, metrics
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.content import McpInfo
 from icap_dlp.context import build_context, encode_context
-from icap_dlp.dlp import (
+from icap_dlp.errors import failure_reason
+from icap_dlp.icap import Headers, HttpRequestHead, HttpResponseHead, IcapRequest, Method
+from icap_dlp.inspection import (
     Bundle,
     MessageResult,
     SniffStream,
@@ -27,10 +29,9 @@ from icap_dlp.dlp import (
     new_incident_id,
     query_segments,
 )
-from icap_dlp.errors import failure_reason
-from icap_dlp.icap import Headers, HttpRequestHead, HttpResponseHead, IcapRequest, Method
 from icap_dlp.model import Action, Direction, RequestContext
-from icap_dlp.pipeline import (
+from icap_dlp.policy import PolicyTexts, read_policy_texts
+from icap_dlp.seam import (
     Inspector,
     Outcome,
     Plan,
@@ -39,9 +40,8 @@ from icap_dlp.pipeline import (
     Unmodified,
     echo_stream_plan,
 )
-from icap_dlp.policy import PolicyTexts, read_policy_texts
 
-log = logging.getLogger("icap_dlp.service")
+log = logging.getLogger("icap_dlp.adapter")
 
 DecisionSink = Callable[["Report"], None]
 

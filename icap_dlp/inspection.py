@@ -35,7 +35,7 @@ from icap_dlp.policy import (
     read_policy_texts,
 )
 
-log = logging.getLogger("icap_dlp.dlp")
+log = logging.getLogger("icap_dlp.inspection")
 
 HMAC_KEY_ENV = "ICAP_DLP_HMAC_KEY"
 HMAC_KEY_FILE_ENV = "ICAP_DLP_HMAC_KEY_FILE"
