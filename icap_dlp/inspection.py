@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from icap_dlp import content, redaction
 from icap_dlp.config import Settings, default_policy_path
@@ -312,7 +312,9 @@ def query_segments(ctx: RequestContext) -> list[Segment]:
     """REQMOD: the request URL's query values (``?api_key=...``), each with its name as context."""
     if ctx.direction is not Direction.REQMOD or not ctx.url or "?" not in ctx.url:
         return []
-    query = urlsplit(ctx.url).query
+    # By hand, not urlsplit: an odd target (``http://[x/?q=...``) makes urlsplit raise, and its
+    # query must still be inspected.
+    query = ctx.url.partition("?")[2].partition("#")[0]
     out = []
     for name, value in parse_qsl(query, keep_blank_values=False, errors="surrogateescape"):
         out.append(Segment(value, f"url?{name}", name))

@@ -621,7 +621,9 @@ class Engine:
             return []  # no detector's gate is met: none can match
         found: list[Finding] = []
         n = len(text)
-        structure = TextStructure(text, key)
+        # The gates read every key of the context (``customers phone``); a value's label is its
+        # own key only (``team`` under ``customers`` is not a customer's name).
+        structure = TextStructure(text, key.rpartition(" ")[2])
         budget = self.regex_timeout
         clock = time.perf_counter
         visit: Sequence[int] = self._ungated
