@@ -36,9 +36,9 @@ def _serve(args: argparse.Namespace) -> int:
         metrics_dir = tempfile.mkdtemp(prefix="icap-dlp-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 
-    from icap_dlp.dlp import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
+    from icap_dlp.adapter import build_inspector, policy_snapshot
+    from icap_dlp.inspection import HMAC_KEY_ENV, HMAC_KEY_FILE_ENV
     from icap_dlp.server import Master
-    from icap_dlp.service import build_inspector, policy_snapshot
 
     if not os.environ.get(HMAC_KEY_ENV) and not os.environ.get(HMAC_KEY_FILE_ENV):
         # One key for every worker of this instance (inherited by the worker processes), so hashed

@@ -64,6 +64,9 @@ def _http_head(raw: bytes) -> HttpMessage:
     return HttpMessage(lines[0].decode("latin-1"), _parse_fields(lines[1:]))
 
 
+MCP_ACCEPT = "application/json, text/event-stream"  # what an MCP client's POST accepts
+
+
 class IcapClient:
     """One persistent connection to ``icap://host:port``."""
 
@@ -242,8 +245,9 @@ class IcapClient:
 
     def respmod(self, body: bytes, *, service: str = "respmod", content_type: str = "application/json",
                 url: str = "http://origin.test/mcp", extra_response_headers: dict[str, str] | None = None,
-                **kw: object) -> IcapResponse:
-        req, res = respmod_heads(body, content_type, url, extra_response_headers)
+                request_method: str = "POST", accept: str = MCP_ACCEPT, **kw: object) -> IcapResponse:
+        """RESPMOD of an HTTP exchange; by default an MCP one (a POST accepting JSON or an event stream)."""
+        req, res = respmod_heads(body, content_type, url, extra_response_headers, request_method, accept)
         return self.request("RESPMOD", service, http_request=req, http_response=res,
                             body=body, **kw)  # type: ignore[arg-type]
 
@@ -254,11 +258,11 @@ class IcapClient:
 
 
 def respmod_heads(body: bytes, content_type: str = "application/json", url: str = "http://origin.test/mcp",
-                  extra_response_headers: dict[str, str] | None = None) -> tuple[bytes, bytes]:
+                  extra_response_headers: dict[str, str] | None = None, request_method: str = "POST",
+                  accept: str = MCP_ACCEPT) -> tuple[bytes, bytes]:
     """The encapsulated HTTP request and response heads :meth:`IcapClient.respmod` sends."""
     u = urlsplit(url)
-    req = (f"POST {url} HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: application/json, text/event-stream\r\n\r\n"
-           ).encode()
+    req = (f"{request_method} {url} HTTP/1.1\r\nHost: {u.netloc}\r\nAccept: {accept}\r\n\r\n").encode()
     hdrs = f"HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
     for k, v in (extra_response_headers or {}).items():
         hdrs += f"{k}: {v}\r\n"

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icap_dlp._yaml import load_yaml_file, pydantic_errors
+from icap_dlp.content._codec import DEFAULT_SKIP
 from icap_dlp.errors import ConfigError, ConfigErrors
 
 ENV_PREFIX = "ICAP_DLP_"
@@ -65,10 +66,9 @@ class Settings(BaseModel):
     )
     options_ttl: int = Field(300, ge=1, description="Options-TTL in seconds")
     skip_content_types: str = Field(
-        "image/*,audio/*,video/*,font/*,model/*,application/octet-stream,application/zip,application/pdf,"
-        "application/gzip,application/x-protobuf,application/grpc*,application/vnd.ms-*,"
-        "application/vnd.openxmlformats*",
-        description="comma-separated media-type globs never inspected (answered 204 from the headers)")
+        ",".join(DEFAULT_SKIP),
+        description="comma-separated globs of specific binary media types answered from the headers "
+                    "(generic ones such as application/octet-stream are sniffed; MCP responses always inspected)")
     # -- limits -----------------------------------------------------------------------------
     max_connections: int = Field(1000, ge=1, description="open connections per worker (over it: 503)")
     max_request_line: int = Field(8192, ge=64, description="bytes in the ICAP request line")

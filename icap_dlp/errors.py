@@ -86,3 +86,23 @@ class InspectionError(IcapDlpError):
     def __init__(self, message: str, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def failure_reason(exc: BaseException) -> str:
+    """The failure-policy reason for an exception raised while inspecting content.
+
+    Every exception inside inspection is a gap answered by the failure policy, never an allow:
+    an :class:`InspectionError` carries its own reason; a timeout (the regex module raises the
+    builtin ``TimeoutError``) is ``timeout``; nesting or memory exhaustion (``RecursionError``,
+    ``MemoryError``) is ``oversize``; text that cannot be decoded or encoded is ``undecodable``;
+    anything else is ``internal``.
+    """
+    if isinstance(exc, InspectionError):
+        return exc.reason
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, RecursionError | MemoryError):
+        return "oversize"
+    if isinstance(exc, UnicodeError):
+        return "undecodable"
+    return "internal"

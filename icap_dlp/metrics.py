@@ -32,6 +32,8 @@ STAGE = Histogram("icap_dlp_stage_seconds", "Time per pipeline stage", ["stage"]
 BYTES = Counter("icap_dlp_bytes_inspected", "Decoded text bytes inspected")
 FINDINGS = Counter("icap_dlp_findings", "Findings that triggered a rule", ["detector"])
 FAILURES = Counter("icap_dlp_failures", "Fail-open/closed answers", ["reason", "mode"])
+SKIPPED = Counter("icap_dlp_skipped", "Bodies not inspected on purpose (a skipped type, a sniffed binary)",
+                  ["reason"])
 RELOADS = Counter("icap_dlp_policy_reloads", "Policy reloads", ["result"])
 CONNECTIONS = Gauge("icap_dlp_active_connections", "Open ICAP connections", multiprocess_mode="livesum")
 AUDIT_QUEUE = Gauge("icap_dlp_audit_queue_depth", "Audit records waiting for the sinks",
@@ -64,7 +66,7 @@ def _child(metric: Any, *labels: str) -> Any:
 
 
 def observe(report: Any, elapsed: float) -> None:
-    """Account for one finished transaction (see icap_dlp.service.Report)."""
+    """Account for one finished transaction (see icap_dlp.adapter.Report)."""
     method = report.request.method.value
     _child(REQUESTS, method, report.request.service, report.action.value, str(report.status)).inc()
     _child(LATENCY, method).observe(elapsed)
@@ -72,6 +74,9 @@ def observe(report: Any, elapsed: float) -> None:
     if report.failure:
         reason, _, mode = report.failure.partition(":")
         _child(FAILURES, reason, mode).inc()
+    skipped = getattr(report, "skipped", None)
+    if skipped:  # "type:<media type>" is counted as "type" (label values stay a closed set)
+        _child(SKIPPED, "type" if skipped.startswith("type:") else skipped).inc()
     res = report.result
     if res is None:
         return

@@ -59,11 +59,28 @@ class Segment:
 
     ``location`` is a stable, human-readable locator: a JSON path (``$.result.content[0].text``),
     optionally prefixed by an SSE event index (``event[2]:$.params.arguments.q``) or ``body`` for
-    plain text.
+    plain text. ``context`` holds the words of the value's structure that count as context for
+    the detectors like words beside the value (for a JSON value, the last keys of its path:
+    ``{"client_secret": "..."}`` gives ``client_secret``).
     """
 
     text: str
     location: str
+    context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Uninspected:
+    """A gap: part of a message that could not be inspected, and why.
+
+    ``reason`` is a failure-policy reason (``oversize``, ``undecodable``, ``timeout``,
+    ``internal``); ``location`` says where (a JSON path, ``event[3]``, ``body``); ``mode`` is the
+    failure policy's answer once it has been asked (``open`` or ``closed``), else empty.
+    """
+
+    reason: str
+    location: str
+    mode: str = ""
 
 
 @dataclass(frozen=True, slots=True)

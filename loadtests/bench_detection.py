@@ -206,10 +206,10 @@ def bench_phone(n: int = 2000) -> dict[str, object]:
 
 
 def bench_stages(runs: int = 5) -> list[dict[str, object]]:
-    """Per-stage cost of one message through the whole pipeline (``dlp.inspect_message``) with the
+    """Per-stage cost of one message through the whole pipeline (``inspection.inspect_message``) with the
     embedded default policy: decode, parse, detect, redact; best of ``runs``."""
     from icap_dlp.config import load_settings
-    from icap_dlp.dlp import inspect_message, load_bundle
+    from icap_dlp.inspection import inspect_message, load_bundle
     from icap_dlp.model import Direction, RequestContext
 
     bundle = load_bundle(load_settings({}, env={"ICAP_DLP_HMAC_KEY": "bench-only-key-0123456789abcdef"}))

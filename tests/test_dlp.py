@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from icap_dlp.client import IcapClient
 from icap_dlp.config import load_settings
-from icap_dlp.dlp import inspect_message, load_bundle
+from icap_dlp.inspection import inspect_message, load_bundle
 from icap_dlp.model import Action, Direction, RequestContext
 
 BUNDLE = load_bundle(load_settings({}, env={}))
@@ -162,10 +162,12 @@ def test_skipped_content_types_are_a_setting(server_factory) -> None:  # type: i
     default = server_factory()
     with IcapClient("127.0.0.1", default.port) as c:
         assert c.respmod(secret, content_type="text/plain").headers.get("X-DLP-Decision") == "redact"
-        assert c.respmod(secret, content_type="image/png").status == 204
+        assert c.respmod(secret, content_type="image/png", request_method="GET", accept="*/*").status == 204
+        # a response to an MCP request is inspected whatever its declared type
+        assert b"AKIAIOSFODNN7EXAMPLE" not in (c.respmod(secret, content_type="image/png").body or b"")
     custom = server_factory("--skip-content-types", "text/*,image/*")
     with IcapClient("127.0.0.1", custom.port) as c:
-        r = c.respmod(secret, content_type="text/plain; charset=utf-8")
+        r = c.respmod(secret, content_type="text/plain; charset=utf-8", request_method="GET", accept="*/*")
         assert r.status == 204 and r.headers.get("X-DLP-Decision") == "allow"
         assert c.respmod(secret, content_type="application/json").headers.get("X-DLP-Decision") == "redact"
 
@@ -240,7 +242,7 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
         time.sleep(0.02)  # poll: the body is sent and NER runs on the inspection thread
     with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
         opt = c.options("respmod")
-        skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png")
+        skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png", request_method="GET", accept="*/*")
         done["others"] = time.monotonic()
         _, scraped = get(mport, "/metrics")
     th.join(120)

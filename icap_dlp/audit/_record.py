@@ -36,7 +36,7 @@ def _path(url: str | None, mode: str, key: bytes) -> tuple[str | None, str | Non
 
 
 def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[str, Any]:
-    """``report`` is a :class:`icap_dlp.service.Report` (duck-typed to keep this module pure)."""
+    """``report`` is a :class:`icap_dlp.adapter.Report` (duck-typed to keep this module pure)."""
     ctx = report.ctx
     bundle = report.bundle
     key: bytes = bundle.key
@@ -69,6 +69,8 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "policy": {"name": bundle.policy.name, "version": bundle.policy.version},
         "key_id": getattr(bundle, "key_id", None),  # the HMAC key of the fingerprints and hashes
         "failure": report.failure,
+        "gaps": [],
+        "skipped": getattr(report, "skipped", None),
     }
     if res is not None:
         mcp = res.mcp
@@ -80,6 +82,8 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         rec["bytes_inspected"] = res.bytes_inspected
         rec["timings_ms"].update(res.timings.as_ms())
         rec["findings"] = summarise(res, key)
+        rec["gaps"] = [{"reason": g.reason, "location": g.location, "mode": g.mode}
+                       for g in getattr(res, "gaps", ())[:MAX_PER_DETECTOR]]
     return rec
 
 

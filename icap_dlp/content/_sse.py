@@ -9,10 +9,11 @@ flagged ``oversize`` and the rest of it is passed through by the same rule until
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from icap_dlp.content._codec import BodyKind, ContentLimits, decode_text, encode_text
-from icap_dlp.content._parse import ParsedBody, _Slot, parse
+from icap_dlp.content._parse import ParsedBody, parse
 
 _BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r|\r\n\n|\n\r\n")
 _LINE = re.compile(r"\r\n|\n|\r")
@@ -30,12 +31,16 @@ class SseEvent:
         eol = "\r\n" if "\r\n" in text else ("\r" if "\r" in text and "\n" not in text else "\n")
         data_lines = [i for i, ln in enumerate(lines) if ln.startswith("data:") or ln == "data"]
         data = "\n".join(lines[i][5:].removeprefix(" ") if lines[i] != "data" else "" for i in data_lines)
-        inner = parse(data.encode("utf-8", "surrogateescape"), BodyKind.JSON, "utf-8", limits)
         if not data_lines:
-            return ParsedBody([], None, [], lambda: self.raw, self.raw)
+            return ParsedBody([], None, [], lambda changed: self.raw, self.raw)
+        inner = parse(data.encode("utf-8", "surrogateescape"), BodyKind.JSON, "utf-8", limits)
+        return self._wrap(inner, lines, data_lines, eol)
 
-        def rebuild(inner: ParsedBody = inner) -> bytes:
-            new_data = decode_text(inner._rebuild(), "utf-8")
+    def _wrap(self, inner: ParsedBody, lines: list[str], data_lines: list[int], eol: str) -> ParsedBody:
+        """The event around its parsed data: ``render`` gives back a whole SSE event."""
+
+        def rebuild(changed: AbstractSet[int]) -> bytes:
+            new_data = decode_text(inner._rebuild(changed), "utf-8")
             out: list[str] = []
             placed = False
             for i, ln in enumerate(lines):
@@ -47,7 +52,10 @@ class SseEvent:
                 out.append(ln)
             return encode_text(eol.join(out), "utf-8")
 
-        return ParsedBody(inner.segments, inner.mcp, [_Slot(s.set) for s in inner._slots], rebuild, self.raw)
+        expand = None if inner._expand is None else (
+            lambda: self._wrap(inner.expanded(), lines, data_lines, eol))
+        return ParsedBody(inner.segments, inner.mcp, inner._slots, rebuild, self.raw, inner.gaps, inner.fixed,
+                          inner._nested, inner.structure, expand)
 
 
 class SseStream:

@@ -34,7 +34,7 @@ from icap_dlp.detection._cost import MAX_WINDOW, fast_window
 from icap_dlp.detection._hsdb import JsonMemo, compile_database
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
-from icap_dlp.detection._structure import TextStructure, key_label
+from icap_dlp.detection._structure import TextStructure
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
 from icap_dlp.model import Finding, Segment
 
@@ -565,6 +565,11 @@ class Engine:
         self.timeouts = 0
         self.last_ner_seconds = 0.0
         anchored = [c for c in self.regex_detectors if c.spec.anchor]
+        # Without any keyword present nor anchor hit, a text shorter in digits than this floor
+        # meets no detector's gate (0 when some detector is gated on nothing at all).
+        unkeyed = [c for c in self.regex_detectors if not c.keywords and not c.required_words and not c.spec.anchor]
+        self._digit_floor = min((c.spec.min_digits or 0 for c in unkeyed), default=1 << 30)
+        self._context_cache: dict[str, frozenset[str]] = {}
         self._anchor_index = {c.id: i for i, c in enumerate(anchored)}
         # Per detector, what the prefilter's answer must hold for it to run on a text (set
         # operations in C, not a generator per detector and text).
@@ -575,12 +580,9 @@ class Engine:
         # costs nothing per text that holds none of their words. The rest are always visited.
         self._ungated = tuple(i for i, c in enumerate(self.regex_detectors) if not (c.keywords or c.required_words))
         self._gated_by: dict[str, tuple[int, ...]] = {}
-        self._required_by: dict[str, tuple[int, ...]] = {}  # a required context word may be in the key
         for i, c in enumerate(self.regex_detectors):
             for w in {*c.keywords, *c.required_words}:
                 self._gated_by[w] = (*self._gated_by.get(w, ()), i)
-            for w in c.required_words:
-                self._required_by[w] = (*self._required_by.get(w, ()), i)
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    [c.spec.anchor or "" for c in anchored])
@@ -613,7 +615,7 @@ class Engine:
 
     def scan_segments(self, segments: Sequence[Segment]) -> list[list[Finding]]:
         """Findings per segment. ``last_ner_seconds`` holds the NER share of this call."""
-        out = [self._scan_regex(s.text, key=key_label(s.location)) for s in segments]
+        out = [self._scan_regex(s.text, key=self.structure_context(s)) for s in segments]
         self.last_ner_seconds = 0.0
         if self._ner is not None:
             t = time.perf_counter()
@@ -630,27 +632,48 @@ class Engine:
             out = [_resolve_overlaps(a + b) if b else a for a, b in zip(out, ner, strict=True)]
         return out
 
+    def structure_context(self, segment: Segment) -> str:
+        """Words of the segment's structure that count as context for every value found in it.
+
+        The one hook for structure context: today the segment's own ``context`` (a JSON value's
+        key path), lower-cased. A detector's keywords and ``context.words`` found here count as if
+        they stood beside the value.
+        """
+        return segment.context.lower()
+
+    def _context_keywords(self, context: str) -> frozenset[str]:
+        found = self._context_cache.get(context)
+        if found is None:
+            if len(self._context_cache) > 4096:
+                self._context_cache.clear()
+            found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in context)
+        return found
+
     def _scan_regex(self, text: str, resolve: bool = True, key: str = "") -> list[Finding]:
         if not text:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
+        if key:  # keywords and required words in the key the text sits under count as present
+            present = present | self._context_keywords(key)
+        if not present and longest_digits < self._digit_floor and anchors is not None and not anchors:
+            return []  # no detector's gate is met: none can match
         found: list[Finding] = []
         n = len(text)
-        structure = TextStructure(text, key)
+        # The gates read every key of the context (``customers phone``); a value's label is its
+        # own key only (``team`` under ``customers`` is not a customer's name).
+        structure = TextStructure(text, key.rpartition(" ")[2])
         budget = self.regex_timeout
         clock = time.perf_counter
         visit: Sequence[int] = self._ungated
-        if present or key:
+        if present:
             gated = {i for w in present for i in self._gated_by.get(w, ())}
-            if key:  # the key the text sits under ({"phone": "..."}) stands for a required word
-                gated.update(i for w, ids in self._required_by.items() if w in key for i in ids)
             visit = sorted(gated.union(visit)) if gated else visit
         gates = self._gates
         for di in visit:
             c, keywords, required, min_digits, anchor = gates[di]
             if keywords and keywords.isdisjoint(present):
                 continue
-            if required and required.isdisjoint(present) and not (key and any(k in key for k in required)):
+            if required and required.isdisjoint(present):
                 continue  # none of its words in the text, nor in the key the text sits under
             if longest_digits < min_digits:
                 continue
@@ -743,7 +766,7 @@ class Engine:
             elif ctx.required or p.context_required:
                 return None
         # tuple.__new__ directly: the named tuple's own __new__ is a Python-level call.
-        return _new_tuple(Finding, c.head + (start, end, p.scores[which], why))
+        return _new_tuple(Finding, (*c.head, start, end, p.scores[which], why))
 
     @staticmethod
     def _shorter(c: CompiledDetector, p: CompiledPattern, m: Any, text: str, start: int,

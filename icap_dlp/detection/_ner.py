@@ -277,4 +277,4 @@ class NerAdapter:
                 pem = blocks[i] if i in blocks else blocks.setdefault(i, pem_blocks(texts[i]))
                 if any(lo < e and s < hi for lo, hi in pem):
                     continue
-                out[i].append(Finding._make(c.head + (s, e, c.spec.score, f"ner {ent.label_}")))
+                out[i].append(Finding._make((*c.head, s, e, c.spec.score, f"ner {ent.label_}")))

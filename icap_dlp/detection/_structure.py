@@ -37,24 +37,6 @@ _CELL = re.compile(r"<t[dh]\b", re.IGNORECASE)
 _LABEL = re.compile(r"<(label|dt)\b[^>]*>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 
-# Keys of the MCP / JSON-RPC envelope: they say where a text sits, not what it is.
-_ENVELOPE = frozenset(["", "$", "result", "params", "arguments", "content", "contents", "text", "structuredContent",
-                       "message", "data", "error", "messages", "blob", "body"])
-_INDEX = re.compile(r"\[\d+\]")
-
-
-def key_label(location: str) -> str:
-    """The JSON key a segment's text sits under, from its location (``$.result.structuredContent
-    .customer.phone`` -> ``phone``; ``...text<json>$.a.ssn`` -> ``ssn``), '' for envelope keys."""
-    path = location.rsplit("<json>", 1)[-1].split(":", 1)[-1] if location else ""
-    for key in reversed(_INDEX.sub("", path).split(".")):
-        if key not in _ENVELOPE:
-            return key.lower()
-        if key in ("text", "data", "message", "blob", "body"):
-            return ""
-    return ""
-
-
 class TextStructure:
     """Labels of one text, computed on first use and kept for the text's other values; ``key`` is
     the JSON key the whole text sits under (it labels every value in it)."""

@@ -308,7 +308,8 @@ def _phone_plan(code: int, region: str) -> tuple[_Desc, tuple[_Desc, ...]] | Non
             return None
         return frozenset(d.possible_length), re.compile(d.national_number_pattern)
 
-    md = PhoneMetadata.metadata_for_nongeo_region(code) if region == "001" else PhoneMetadata.metadata_for_region(region)
+    md = (PhoneMetadata.metadata_for_nongeo_region(code) if region == "001"
+          else PhoneMetadata.metadata_for_region(region))
     general = desc(md.general_desc) if md is not None else None
     if general is None:
         return None

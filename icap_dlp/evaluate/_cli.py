@@ -25,9 +25,9 @@ def add_commands(sub: Any) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from icap_dlp.dlp import load_bundle
     from icap_dlp.evaluate import evaluate, load_corpus
     from icap_dlp.evaluate._eval import icap_inspector, local_inspector
+    from icap_dlp.inspection import load_bundle
 
     cases = load_corpus(args.corpus)
     if args.split:

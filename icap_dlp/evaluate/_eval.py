@@ -165,7 +165,7 @@ Inspect = Callable[[Case], tuple[bytes, str | None, Any]]
 def local_inspector(bundle: Any) -> Inspect:
     """Inspect a case with ``dlp.inspect_message``, as the server does: (output body, its content
     encoding, the MessageResult)."""
-    from icap_dlp.dlp import inspect_message
+    from icap_dlp.inspection import inspect_message
 
     def run(case: Case) -> tuple[bytes, str | None, Any]:
         ctx = RequestContext(direction=Direction(case.direction), service=case.direction,

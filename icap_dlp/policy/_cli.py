@@ -28,7 +28,7 @@ def add_commands(sub: Any) -> None:
 
 def _bundle(args: argparse.Namespace) -> Any:
     """The compiled policy, or None after printing its errors (file:line: field: message)."""
-    from icap_dlp.dlp import load_bundle
+    from icap_dlp.inspection import load_bundle
 
     try:
         settings = load_settings({"policy": args.path, "detectors": args.detectors}, env={})
@@ -55,7 +55,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from icap_dlp.dlp import inspect_message
+    from icap_dlp.inspection import inspect_message
     from icap_dlp.model import Direction, RequestContext
 
     bundle = _bundle(args)

@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 from icap_dlp import metrics
 from icap_dlp.config import Settings
 from icap_dlp.icap import Limits, Method, ServiceCapabilities
-from icap_dlp.pipeline import Inspector
+from icap_dlp.seam import Inspector
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from icap_dlp.icap import (
     no_content_response,
     options_response,
 )
-from icap_dlp.pipeline import Plan, Replace, StreamPlan, Transaction, Unmodified, echo_stream_plan
+from icap_dlp.seam import Plan, Replace, StreamPlan, Transaction, Unmodified, echo_stream_plan
 from icap_dlp.server._app import Application
 
 log = logging.getLogger("icap_dlp.server")

@@ -21,7 +21,7 @@ from icap_dlp import metrics
 from icap_dlp.allowlist import AllowList, RateLimitedLog
 from icap_dlp.config import Settings
 from icap_dlp.icap import error_response
-from icap_dlp.pipeline import Inspector
+from icap_dlp.seam import Inspector
 from icap_dlp.server._app import Application
 from icap_dlp.server._connection import Connection
 from icap_dlp.server._gate import Listener

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icap_dlp.content import BodyKind, ContentLimits, SseStream, classify, decode_body, parse
+from icap_dlp.content import BodyKind, ContentLimits, ParsedBody, SseStream, classify, decode_body, parse
+from icap_dlp.content._parse import redacted_number
 from icap_dlp.errors import InspectionError
 
 
@@ -20,30 +21,47 @@ def texts(body: bytes, kind: BodyKind = BodyKind.JSON) -> list[tuple[str, str]]:
     return [(s.location, s.text) for s in parse(body, kind).segments]
 
 
+def values(p: ParsedBody) -> list[tuple[int, str, str]]:
+    """(index, location, text) of the segments that may change: not keys, not the envelope."""
+    return [(i, s.location, s.text) for i, s in enumerate(p.segments)
+            if not s.location.endswith("<key>") and i not in p.fixed]
+
+
 def test_escaped_json_is_seen_decoded_and_untouched_bytes_come_back_identical() -> None:
     body = b'{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"alice\\u0040example.com"}]}}'
-    p = parse(body, BodyKind.JSON)
-    assert [s.text for s in p.segments] == ["alice@example.com"]
+    p = parse(body, BodyKind.JSON).expanded()
+    assert [t for _, _, t in values(p)] == ["text", "alice@example.com"]
     assert p.render({}) == body
-    assert json.loads(p.render({0: "[EMAIL]"}))["result"]["content"][0]["text"] == "[EMAIL]"
+    i = values(p)[1][0]
+    assert json.loads(p.render({i: "[EMAIL]"}))["result"]["content"][0]["text"] == "[EMAIL]"
 
 
-def test_ids_jsonrpc_method_and_keys_are_never_segments() -> None:
+def test_keys_and_envelope_are_inspected_the_envelope_is_fixed() -> None:
     body = json.dumps({"jsonrpc": "2.0", "id": "req-1", "method": "tools/call",
-                       "params": {"name": "search", "arguments": {"secret_key": "v"}}}).encode()
-    p = parse(body, BodyKind.JSON)
-    assert [(s.location, s.text) for s in p.segments] == [("$.params.name", "search"),
-                                                          ("$.params.arguments.secret_key", "v")]
+                       "params": {"name": "search", "arguments": {"secret_key": "v", "n": 12}}}).encode()
+    p = parse(body, BodyKind.JSON).expanded()
+    # An object's keys, then its values depth first; context: the last keys of the path.
+    assert [(s.location, s.text, s.context) for s in p.segments] == [
+        ("$.jsonrpc<key>", "jsonrpc", ""), ("$.id<key>", "id", ""), ("$.method<key>", "method", ""),
+        ("$.params<key>", "params", ""), ("$.jsonrpc", "2.0", "jsonrpc"), ("$.id", "req-1", "id"),
+        ("$.method", "tools/call", "method"), ("$.params.name<key>", "name", "params"),
+        ("$.params.arguments<key>", "arguments", "params"), ("$.params.name", "search", "params name"),
+        ("$.params.arguments.secret_key<key>", "secret_key", "arguments"),
+        ("$.params.arguments.n<key>", "n", "arguments"),
+        ("$.params.arguments.secret_key", "v", "arguments secret_key"), ("$.params.arguments.n", "12", "arguments n")]
+    assert p.fixed == frozenset(range(7))  # the envelope and its keys
+    out = json.loads(p.render({12: "[SECRET]", 10: "[KEY]", 13: "[NUMBER]"}))
+    assert out["params"]["arguments"] == {"[KEY]": "[SECRET]", "n": 10}
     assert p.mcp is not None and p.mcp.tool == "search" and p.mcp.method == "tools/call" and p.mcp.ids == ["req-1"]
 
 
 def test_json_inside_a_text_field_is_walked_and_reserialised() -> None:
     inner = json.dumps({"user": {"email": "bob@example.com"}, "n": 1})
     body = json.dumps({"jsonrpc": "2.0", "id": 2, "result": {"content": [{"type": "text", "text": inner}]}}).encode()
-    p = parse(body, BodyKind.JSON)
-    assert [(s.location, s.text) for s in p.segments] == [
-        ("$.result.content[0].text<json>$.user.email", "bob@example.com")]
-    out = json.loads(p.render({0: "[EMAIL]"}))
+    p = parse(body, BodyKind.JSON).expanded()
+    (i,) = [i for i, loc, _ in values(p) if loc == "$.result.content[0].text<json>$.user.email"]
+    assert p.segments[i].text == "bob@example.com" and p.segments[i].context == "user email"
+    out = json.loads(p.render({i: "[EMAIL]"}))
     assert json.loads(out["result"]["content"][0]["text"]) == {"user": {"email": "[EMAIL]"}, "n": 1}
 
 
@@ -54,10 +72,11 @@ def test_text_blob_is_decoded_and_reencoded_binary_and_images_are_skipped() -> N
         {"uri": "file:///b.png", "mimeType": "image/png", "blob": "iVBORw0KGgo="},
         {"type": "image", "data": "iVBORw0KGgo=", "mimeType": "image/png"},
     ]}}).encode()
-    p = parse(body, BodyKind.JSON)
+    p = parse(body, BodyKind.JSON).expanded()
     locs = [s.location for s in p.segments]
     assert "$.result.contents[0].blob<base64>" in locs
-    assert not any("contents[1].blob" in loc or "contents[2].data" in loc for loc in locs)
+    assert not any(("contents[1].blob" in loc or "contents[2].data" in loc) and "<key>" not in loc
+                   for loc in locs)
     i = locs.index("$.result.contents[0].blob<base64>")
     out = json.loads(p.render({i: "password: [PASSWORD]"}))
     assert base64.b64decode(out["result"]["contents"][0]["blob"]) == b"password: [PASSWORD]"
@@ -66,9 +85,9 @@ def test_text_blob_is_decoded_and_reencoded_binary_and_images_are_skipped() -> N
 def test_batch_and_error_messages() -> None:
     body = json.dumps([{"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": "a"}]}},
                        {"jsonrpc": "2.0", "id": 2, "error": {"code": -1, "message": "m", "data": {"x": "d"}}}]).encode()
-    p = parse(body, BodyKind.JSON)
+    p = parse(body, BodyKind.JSON).expanded()
     assert p.mcp is not None and p.mcp.is_batch and p.mcp.ids == [1, 2]
-    assert [s.text for s in p.segments] == ["a", "m", "d"]
+    assert [t for _, _, t in values(p)] == ["text", "a", "-1", "m", "d"]
 
 
 def test_invalid_json_is_treated_as_text() -> None:
@@ -79,7 +98,7 @@ def test_invalid_json_is_treated_as_text() -> None:
 
 def test_non_utf8_bytes_survive_a_round_trip() -> None:
     body = b'{"a": "caf\xe9 alice@example.com", "b": "ok"}'
-    p = parse(body, BodyKind.JSON)
+    p = parse(body, BodyKind.JSON).expanded()
     assert p.render({}) == body
     out = p.render({1: "fine"})
     assert out.startswith(b'{"a": "caf\xe9') and b'"fine"' in out
@@ -87,15 +106,15 @@ def test_non_utf8_bytes_survive_a_round_trip() -> None:
 
 def test_declared_charset_is_honoured() -> None:
     body = "{\"a\": \"Zürich\"}".encode("latin-1")
-    p = parse(body, BodyKind.JSON, "iso8859-1")
-    assert p.segments[0].text == "Zürich"
-    assert p.render({0: "Genève"}) == "{\"a\": \"Genève\"}".encode("latin-1")
+    p = parse(body, BodyKind.JSON, "iso8859-1").expanded()
+    assert p.segments[1].text == "Zürich"
+    assert p.render({1: "Genève"}) == "{\"a\": \"Genève\"}".encode("latin-1")
 
 
 def test_ndjson_and_form() -> None:
-    p = parse(b'{"a":"x"}\nnot json\n{"b":"y"}', BodyKind.NDJSON)
-    assert [s.text for s in p.segments] == ["x", "not json", "y"]
-    assert p.render({2: "Y"}) == b'{"a":"x"}\nnot json\n{"b":"Y"}'
+    p = parse(b'{"a":"x"}\nnot json\n{"b":"y"}', BodyKind.NDJSON).expanded()
+    assert [s.text for s in p.segments] == ["a", "x", "not json", "b", "y"]
+    assert p.render({4: "Y"}) == b'{"a":"x"}\nnot json\n{"b":"Y"}'
     f = parse(b"q=alice%40example.com&n=1", BodyKind.FORM)
     assert [s.text for s in f.segments] == ["alice@example.com", "1"]
     assert f.render({0: "[EMAIL]"}) == b"q=%5BEMAIL%5D&n=1"
@@ -108,7 +127,10 @@ def test_classify() -> None:
     assert classify("application/x-ndjson") is BodyKind.NDJSON
     assert classify("text/html") is BodyKind.TEXT
     assert classify("image/png") is BodyKind.SKIP
-    assert classify("application/octet-stream") is BodyKind.SKIP
+    assert classify("application/octet-stream") is BodyKind.SNIFF  # generic: the bytes decide
+    assert classify("application/x-whatever") is BodyKind.SNIFF
+    assert classify(None) is BodyKind.SNIFF
+    assert classify("multipart/form-data; boundary=x") is BodyKind.MULTIPART
 
 
 LIMITS = ContentLimits(max_decoded_bytes=1 << 20, max_ratio=50)
@@ -162,10 +184,11 @@ def test_sse_events_identical_however_the_stream_is_split(step: int) -> None:
     events += s.close()
     assert b"".join(e.raw for e in events) == SSE
     assert len(events) == 3
-    first = events[0].parsed()
-    assert [seg.text for seg in first.segments] == ["a@b.io"]
-    assert first.render({0: "[EMAIL]"}) == (b'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":'
-                                           b'[{"type":"text","text":"[EMAIL]"}]}}\n\n')
+    first = events[0].parsed().expanded()
+    assert [t for _, _, t in values(first)] == ["text", "a@b.io"]
+    email = values(first)[1][0]
+    assert first.render({email: "[EMAIL]"}) == (b'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{"content":'
+                                                b'[{"type":"text","text":"[EMAIL]"}]}}\n\n')
     multi = events[2].parsed()
     assert multi.mcp is not None and multi.mcp.ids == [2]
 
@@ -183,20 +206,64 @@ leaves = st.recursive(
     lambda ch: st.lists(ch, max_size=4) | st.dictionaries(st.text(max_size=8), ch, max_size=4), max_leaves=20)
 
 
+def _leaf_types(value: object, path: str, out: dict[str, type]) -> dict[str, type]:
+    """JSON path (as segments name it) -> Python type of each string/number leaf."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _leaf_types(v, f"{path}.{k}" if k.isidentifier() else f"{path}[{json.dumps(k)}]", out)
+    elif isinstance(value, list):
+        for n, v in enumerate(value):
+            _leaf_types(v, f"{path}[{n}]", out)
+    elif isinstance(value, str | int) and not isinstance(value, bool):
+        out[path] = type(value)
+    return out
+
+
 @settings(max_examples=150, deadline=None)
 @given(leaves, st.integers(), st.data())
 def test_property_render_changes_only_the_replaced_leaves(payload: object, rpc_id: int, data: st.DataObject) -> None:
     msg = {"jsonrpc": "2.0", "id": rpc_id, "result": {"structuredContent": payload}}
     body = json.dumps(msg).encode()
-    p = parse(body, BodyKind.JSON)
+    p = parse(body, BodyKind.JSON).expanded()
     assert p.render({}) == body
-    if not p.segments:
+    types = _leaf_types(payload, "$.result.structuredContent", {})
+    leaves = [i for i, loc, _ in values(p) if loc in types]  # (not JSON-in-a-string leaves)
+    if not leaves:
         return
-    chosen = data.draw(st.sets(st.integers(0, len(p.segments) - 1), max_size=3))
+    chosen = data.draw(st.sets(st.sampled_from(leaves), max_size=3))
     out = json.loads(p.render({i: "<R>" for i in chosen}))
     assert out["id"] == rpc_id and out["jsonrpc"] == "2.0"
-    again = parse(json.dumps(out).encode(), BodyKind.JSON)
+    again = parse(json.dumps(out).encode(), BodyKind.JSON).expanded()
     assert len(again.segments) == len(p.segments)
     for i, (a, b) in enumerate(zip(p.segments, again.segments, strict=True)):
         assert b.location == a.location
-        assert b.text == ("<R>" if i in chosen else a.text)
+        if i not in chosen:
+            assert b.text == a.text
+        elif types[a.location] is str:
+            assert b.text == "<R>"
+        else:  # a number stays a number of the same digit count, every digit masked
+            assert b.text == redacted_number(a.text, "<R>")
+            assert sum(c.isdigit() for c in b.text) == sum(c.isdigit() for c in a.text)
+
+
+def test_redacted_numbers_keep_their_digit_count() -> None:
+    assert redacted_number("536228145", "[US_SSN]") == "100000000"
+    assert redacted_number("4111111111111111", "************1111") == "1000000000001111"
+    assert redacted_number("-4111111111111111", "[CARD]") == "-1000000000000000"
+    assert redacted_number("7", "*") == "0"
+    assert redacted_number("3.14159e10", "[X]") == "0.00000e00"
+
+
+def test_a_quick_walk_scans_keys_numbers_and_short_strings_as_one_structure_segment() -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "result": {"structuredContent": {
+        "ssn": 536228145, "note": "short", "long": "x" * 300}}}).encode()
+    p = parse(body, BodyKind.JSON)
+    assert p.structure is not None
+    assert [s.location for s in p.segments] == ["$.result.structuredContent.long", "$<structure>"]
+    assert p.segments[0].context == "structuredContent long"
+    structure = p.segments[p.structure].text
+    assert "\n\x00 ssn: 536228145" in structure and "\n\x00 note: short" in structure
+    assert "\n\x00 structuredContent" in structure  # keys too
+    detailed = p.expanded()
+    assert detailed.structure is None and len(detailed.segments) == 12  # 7 keys, 5 values
+    assert detailed.expanded() is detailed

@@ -13,7 +13,7 @@ import pytest
 
 from icap_dlp.config import load_settings
 from icap_dlp.detection import Engine, load_library
-from icap_dlp.dlp import Bundle, inspect_message, load_bundle
+from icap_dlp.inspection import Bundle, inspect_message, load_bundle
 from icap_dlp.model import Direction, RequestContext
 
 LIB = load_library()

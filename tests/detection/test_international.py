@@ -225,7 +225,9 @@ def test_the_detector_whose_check_and_context_agree_wins_the_same_digits(text: s
                                                                           loser: str) -> None:
     at = text.index(value)
     claims = {f.detector_id for f in ENGINE.scan_all(text) if f.start == at}
-    assert {winner, loser} <= claims, claims
+    # Since bare forms need context, the loser may not even claim the digits; when it does, it
+    # must lose. Either way only the winner is reported.
+    assert winner in claims and claims <= {winner, loser}, claims
     kept = [f for f in ENGINE.scan(text) if f.start < at + len(value) and at < f.end]
     assert [f.detector_id for f in kept] == [winner]
 

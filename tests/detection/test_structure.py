@@ -63,16 +63,17 @@ def test_labels_are_bounded_on_a_long_line() -> None:
     assert TextStructure(text).label(len(text) - 12, len(text)) == ""
 
 
-@pytest.mark.parametrize(("location", "want"), [
-    ("$.result.structuredContent.customer.phone", [("phone-us", "305.787.7211")]),
-    ("$.result.content[0].text<json>$.contact.phone", [("phone-us", "305.787.7211")]),
-    ("event[3]:$.result.structuredContent.build", []),
-    ("$.result.content[0].text", []),  # an envelope key says where the text is, not what it is
+@pytest.mark.parametrize(("location", "context", "want"), [
+    ("$.result.structuredContent.customer.phone", "customer phone", [("phone-us", "305.787.7211")]),
+    ("$.result.content[0].text<json>$.contact.phone", "contact phone", [("phone-us", "305.787.7211")]),
+    ("event[3]:$.result.structuredContent.build", "structuredContent build", []),
+    ("$.result.content[0].text", "content text", []),  # an envelope key says where the text is, not what
 ])
-def test_the_json_key_of_a_segment_is_context(location: str, want: list[tuple[str, str]]) -> None:
+def test_the_json_key_of_a_segment_is_context(location: str, context: str, want: list[tuple[str, str]]) -> None:
+    """The body model puts the last keys of a value's path in ``Segment.context``."""
     from icap_dlp.model import Segment
 
-    seg = Segment("305.787.7211", location)
+    seg = Segment("305.787.7211", location, context=context)
     assert [(f.detector_id, seg.text[f.start:f.end]) for f in ENGINE.scan_segments([seg])[0]] == want
 
 
@@ -82,8 +83,9 @@ def test_a_required_word_in_the_json_key_opens_the_gate() -> None:
     from icap_dlp.model import Segment
 
     eng = Engine(LIB, ["person-name-labelled"])
-    named = Segment("Maria van der Berg", "$.result.structuredContent.customers[2].full_name")
-    other = Segment("Maria van der Berg", "$.result.structuredContent.customers[2].team")
+    named = Segment("Maria van der Berg", "$.result.structuredContent.customers[2].full_name",
+                    context="customers full_name")
+    other = Segment("Maria van der Berg", "$.result.structuredContent.customers[2].team", context="customers team")
     found = eng.scan_segments([named, other])
     assert [named.text[f.start:f.end] for f in found[0]] == ["Maria van der Berg"]
     assert found[1] == []

@@ -98,3 +98,24 @@ def test_respmod_redaction_through_cicap_client(icap_server: ServerProc, tmp_pat
     msg = json.loads(dst.read_bytes())
     assert msg["id"] == 31
     assert msg["result"]["content"][0]["text"] == "key [AWS_ACCESS_KEY_ID] mail [EMAIL_ADDRESS]"
+
+
+def test_disguised_values_through_cicap_client(icap_server: ServerProc, tmp_path: Path) -> None:
+    """Issue 12's forms through the real c-icap-client: a JSON-RPC body labelled binary, an access
+    key with a soft hyphen, a base64 .env file and a card number as a JSON number."""
+    import base64
+    import json
+
+    env = base64.b64encode(b"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\n").decode()
+    src = tmp_path / "mcp.bin"
+    src.write_bytes(json.dumps({"jsonrpc": "2.0", "id": 32, "result": {
+        "content": [{"type": "text", "text": "key AKIA\u00adIOSFODNN7EXAMPLE file " + env}],
+        "structuredContent": {"card": 4111111111111111}}}, ensure_ascii=False).encode())
+    dst = tmp_path / "out.json"
+    rc, out = cicap(icap_server.port, "-s", "respmod", "-f", str(src), "-resp", "http://mcp.test/mcp",
+                    "-rhx", "Content-Type: application/octet-stream", "-o", str(dst), "-v")
+    assert rc == 0 and icap_status(out) == 200, out
+    msg = json.loads(dst.read_bytes())
+    assert msg["id"] == 32
+    assert msg["result"]["content"][0]["text"] == "key [AWS_ACCESS_KEY_ID] file [AWS_ACCESS_KEY_ID]"
+    assert msg["result"]["structuredContent"] == {"card": 1000000000001111}

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from icap_dlp.config import load_settings
-from icap_dlp.dlp import load_bundle
 from icap_dlp.errors import ConfigError
 from icap_dlp.evaluate import Case, Label, Report, dump_cases, evaluate, load_corpus, visible_text
 from icap_dlp.evaluate._eval import icap_inspector, local_inspector
 from icap_dlp.evaluate.generate import TYPES_CREDENTIAL, TYPES_STRUCTURED, generate
+from icap_dlp.inspection import load_bundle
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT = str(REPO / "policies" / "default.yaml")

@@ -27,8 +27,13 @@ def test_oversize_json_fails_closed_by_default(server_factory) -> None:  # type:
         assert r.headers.get("Connection") == "close"
     with IcapClient("127.0.0.1", srv.port) as c:  # the server is fine
         assert c.respmod(b'{"a":1}').status == 204
-        # binary bodies are not held in memory at all: no limit applies
-        assert c.respmod(BIG, content_type="application/octet-stream").status == 204
+        # binary bodies are not held in memory at all: no limit applies (streamed on unchanged)
+        png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64
+        r = c.respmod(png, content_type="application/octet-stream")
+        assert r.status == 200 and r.body == png
+        # JSON that says it is binary is held and inspected like JSON: the same limit applies
+        r = c.respmod(BIG, content_type="application/octet-stream")
+        assert BIG not in (r.body or b"") and b"data-protection policy" in (r.body or b"")
 
 
 def test_oversize_fail_open_passes_the_whole_message(server_factory) -> None:  # type: ignore[no-untyped-def]

@@ -99,8 +99,8 @@ def test_echo_without_allow_204_returns_the_same_body(shared_server: ServerProc)
 def test_preview_gets_204_for_binaries_and_100_continue_for_json(shared_server: ServerProc) -> None:
     big = BODY * 200
     with IcapClient("127.0.0.1", shared_server.port) as c:
-        r = c.respmod(big, preview=1024, content_type="image/png")
-        assert r.status == 204 and r.interim == []  # binary: no inspection, decided during the preview
+        r = c.respmod(big, preview=1024, content_type="image/png", request_method="GET", accept="*/*")
+        assert r.status == 204 and r.interim == []  # binary outside MCP: no inspection, decided in the preview
         # JSON the policy must inspect: the server asks for the rest of the body (100 Continue)
         # and, the body being clean and 204 not allowed, echoes it.
         r = c.respmod(big, preview=1024, allow_204=False, content_type="application/json")

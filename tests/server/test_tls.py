@@ -19,6 +19,7 @@ from icap_dlp.config import load_settings
 from icap_dlp.errors import ConfigErrors
 from icap_dlp.server._tls import server_context
 from tests.conftest import ServerProc, free_port, start_server, wait_port, wait_until
+from tests.metrics.test_metrics import samples
 from tests.pki import Pki, make_pki
 
 
@@ -107,7 +108,7 @@ def test_tls_1_2_needs_forward_secret_aead_and_older_versions_are_refused(tmp_pa
         weak.set_ciphers("AES128-SHA256")
         with pytest.raises(ssl.SSLError):
             options_status(tport, weak)
-        assert "TLS handshake failed" in srv.log()
+        wait_until(lambda: "TLS handshake failed" in srv.log())  # logged by the server, in its time
     finally:
         srv.stop()
 
@@ -257,6 +258,9 @@ def test_pending_handshakes_count_against_max_connections(tmp_path: Path, pki: P
                 return False
 
         wait_until(ok)  # the harness's readiness probe has gone
+        # ... and so has the last probe's connection on the server's side (else the silent client
+        # below could be the one refused as busy)
+        wait_until(lambda: sum(samples(scrape(mport), "icap_dlp_active_connections").values()) == 0)
         # a client that connects and never sends its ClientHello holds the only slot
         with socket.create_connection(("127.0.0.1", tport), timeout=10):
             wait_until(lambda: not ok())
