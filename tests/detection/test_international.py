@@ -105,6 +105,11 @@ def test_a_changed_wallet_character_fails_its_checksum(seed: int, pos: int, ch: 
         if not c.isalpha():
             return
         wrong = value[:i] + c.swapcase() + value[i + 1:]
+        body = wrong[2:]
+        if body == body.lower() or body == body.upper():
+            # one case only: an address without an EIP-55 checksum, "unknown" by design
+            assert validator(wrong) is V.Verdict.UNKNOWN, (value, wrong)
+            return
     else:
         alphabet = C.BECH32 if value.startswith("bc1") else C.B58
         if ch not in alphabet or ch == value[i]:
