@@ -242,7 +242,8 @@ def test_property_render_changes_only_the_replaced_leaves(payload: object, rpc_i
         elif types[a.location] is str:
             assert b.text == "<R>"
         else:  # a number stays a number of the same digit count, every digit masked
-            assert b.text == redacted_number(a.text, "<R>")
+            # compared as JSON values: a masked "-1" is "-0", which JSON reads back as 0
+            assert json.loads(b.text) == json.loads(redacted_number(a.text, "<R>"))
             assert sum(c.isdigit() for c in b.text) == sum(c.isdigit() for c in a.text)
 
 
