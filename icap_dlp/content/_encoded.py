@@ -97,7 +97,9 @@ def _is_text(data: bytes) -> bool:
 
 
 def _decode_percent(raw: str) -> tuple[str, str] | None:
-    decoded = unquote(raw, errors="strict") if "%" in raw else raw
+    # Bytes that are not UTF-8 (a cut multi-byte sequence, Latin-1) become U+FFFD: the ASCII
+    # around them is still inspected, and the token is not an undecodable gap of the message.
+    decoded = unquote(raw, errors="replace") if "%" in raw else raw
     return (decoded, "percent") if decoded != raw else None
 
 

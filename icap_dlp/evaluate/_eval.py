@@ -165,13 +165,19 @@ Inspect = Callable[[Case], tuple[bytes, str | None, Any]]
 def local_inspector(bundle: Any) -> Inspect:
     """Inspect a case with ``dlp.inspect_message``, as the server does: (output body, its content
     encoding, the MessageResult)."""
+    from icap_dlp.errors import InspectionError
     from icap_dlp.inspection import inspect_message
 
     def run(case: Case) -> tuple[bytes, str | None, Any]:
         ctx = RequestContext(direction=Direction(case.direction), service=case.direction,
                              content_type=case.content_type)
-        res = inspect_message(bundle, ctx, case.body, content_type=case.content_type,
-                              content_encoding=case.content_encoding)
+        try:
+            res = inspect_message(bundle, ctx, case.body, content_type=case.content_type,
+                                  content_encoding=case.content_encoding)
+        except InspectionError:
+            # The server answers this with the failure policy; closed (the default) blocks the
+            # message: nothing of it reaches the client, values and look-alikes alike.
+            return b"", None, None
         if res.body is None:
             return case.body, case.content_encoding, res
         return res.body, None, res

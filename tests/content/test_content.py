@@ -268,3 +268,12 @@ def test_a_quick_walk_scans_keys_numbers_and_short_strings_as_one_structure_segm
     detailed = p.expanded()
     assert detailed.structure is None and len(detailed.segments) == 12  # 7 keys, 5 values
     assert detailed.expanded() is detailed
+
+
+def test_percent_tokens_that_are_not_utf8_are_still_inspected_not_a_gap() -> None:
+    """A %xx token whose bytes are not UTF-8 (a cut Hangul sequence) once raised
+    UnicodeDecodeError: the whole message became an undecodable gap, blocked by default."""
+    from icap_dlp.content._encoded import _decode_percent
+
+    decoded = _decode_percent("%ED%95%9Ckey%3DAKIAIOSFODNN7EXAMPLE%ED%95")
+    assert decoded is not None and "key=AKIAIOSFODNN7EXAMPLE" in decoded[0]
