@@ -340,7 +340,6 @@ class _Delivery:
         self.held: list[dict[str, Any]] = []
         self.held_limit = held_limit
         self.failing = False
-        self.spool_failing = False
         self.retry_at = 0.0
         self.backoff = 0.0
 
@@ -370,15 +369,12 @@ class AuditLogger:
                  batch: int = 256, spool_dir: str | Path | None = None, worker: int = 0,
                  block_timeout: float = 1.0, held_limit: int | None = None,
                  on_health: Callable[[AuditHealth], None] | None = None) -> None:
-        self.sinks = sinks
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(queue_size)
-        self.queue_size = queue_size
         self.backpressure_mode = backpressure
         self.batch = batch
         self.block_timeout = block_timeout
         self.dropped = 0
         self.written = 0
-        self.errors = 0
         self._task: asyncio.Task[None] | None = None
         self._overflow: list[dict[str, Any]] = []
         self._waiting: list[dict[str, Any]] = []
@@ -389,7 +385,7 @@ class AuditLogger:
         # Bounds of what waits in memory besides the queue: the overflow list (spool and block
         # modes) and, per sink, records held while its spool cannot be written either.
         self.overflow_limit = max(queue_size, 1024)
-        limit = held_limit if held_limit is not None else max(queue_size, 1024)
+        limit = held_limit if held_limit is not None else self.overflow_limit
         self.deliveries = [
             _Delivery(sk, _Spool(Path(spool_dir), f"sink{i}-{type(sk).__name__}.w{worker}") if spool_dir else None,
                       limit)
@@ -413,7 +409,7 @@ class AuditLogger:
                 self._overflow.append(rec)
             else:
                 self._drop(1)
-        metrics.AUDIT_QUEUE.set(self.queue.qsize() + len(self._overflow) + len(self._waiting))
+        self._report_depth()
 
     async def backpressure(self) -> None:
         """``block`` mode: wait (bounded by ``block_timeout``) until the records waiting for
@@ -441,6 +437,9 @@ class AuditLogger:
             self._drop(max(0, len(self._waiting) - room))
             self._waiting.clear()
 
+    def _report_depth(self) -> None:
+        metrics.AUDIT_QUEUE.set(self.queue.qsize() + len(self._overflow) + len(self._waiting))
+
     @property
     def storing(self) -> bool:
         return self.health.storing
@@ -451,9 +450,8 @@ class AuditLogger:
             self.dropped += n
             metrics.AUDIT_DROPPED.inc(n)
 
-    def _error(self, d: _Delivery, sink: str, exc: BaseException) -> None:
+    def _error(self, sink: str, exc: BaseException) -> None:
         reason = error_reason(exc)
-        self.errors += 1
         metrics.audit_error(sink, reason)
         log.error("audit sink failed", extra={"fields": {"sink": sink, "reason": reason}})
 
@@ -477,11 +475,9 @@ class AuditLogger:
         if d.spool is not None and not d.held:
             try:
                 await asyncio.to_thread(d.spool.add, recs)
-                d.spool_failing = False
                 return
             except OSError as exc:
-                d.spool_failing = True
-                self._error(d, "spool", exc)
+                self._error("spool", exc)
         room = d.held_limit - len(d.held)
         d.held.extend(recs[:room])
         if len(recs) > room:
@@ -489,7 +485,7 @@ class AuditLogger:
             self.dropped_since_healthy += len(recs) - room
 
     def _failed(self, d: _Delivery, exc: BaseException) -> None:
-        self._error(d, d.name, exc)
+        self._error(d.name, exc)
         d.failing = True
         d.backoff = min(max(d.backoff * 2, 0.5), 30.0)
         d.retry_at = time.monotonic() + d.backoff
@@ -513,7 +509,7 @@ class AuditLogger:
                 try:
                     recs, end = await asyncio.to_thread(d.spool.read_batch, self.batch * 4)
                 except OSError as exc:
-                    self._error(d, "spool", exc)
+                    self._error("spool", exc)
                     d.retry_at = time.monotonic() + max(d.backoff, 0.5)
                     return
                 if recs and not await self._write(d, recs):
@@ -521,7 +517,7 @@ class AuditLogger:
                 try:
                     await asyncio.to_thread(d.spool.advance, end)
                 except OSError as exc:
-                    self._error(d, "spool", exc)
+                    self._error("spool", exc)
                 continue
             if d.held:
                 recs = d.held[: self.batch * 4]
@@ -572,7 +568,7 @@ class AuditLogger:
             self._inflight = []
         finally:
             self._busy = False
-            metrics.AUDIT_QUEUE.set(self.queue.qsize() + len(self._overflow) + len(self._waiting))
+            self._report_depth()
         self._update_health()
 
     async def _run(self) -> None:
@@ -583,7 +579,6 @@ class AuditLogger:
                 raise
             except Exception:  # the drainer must never die: log, count, back off, go on
                 log.exception("audit drainer error")
-                self.errors += 1
                 metrics.audit_error("drainer", "internal")
                 self._overflow[:0] = self._inflight  # not lost: retried next cycle
                 self._inflight = []
