@@ -106,11 +106,13 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPr
     srv.stop()
 
 
-def wait_until(cond: Callable[[], bool], timeout: float = 60.0, interval: float = 0.05) -> None:
-    """Poll ``cond`` until it holds; AssertionError after ``timeout`` seconds (never a fixed sleep)."""
+def wait_until(cond: Callable[[], bool], timeout: float = 60.0, interval: float = 0.05,
+               detail: Callable[[], str] | None = None) -> None:
+    """Poll ``cond`` until it holds; AssertionError after ``timeout`` seconds (never a fixed sleep),
+    with ``detail()`` (a server log tail, say) in its message."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cond():
             return
         time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    raise AssertionError(f"condition not met within {timeout} s" + (f": {detail()}" if detail else ""))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -13,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from icap_dlp.client import IcapClient
 from icap_dlp.config import default_policy_path
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 
 def get(port: int, path: str) -> tuple[int, bytes]:
@@ -41,10 +40,7 @@ def test_metrics_health_and_readiness(server_factory, tmp_path: Path) -> None:  
     pol.write_text(default_policy_path().read_text())
     mport = free_port()
     srv = server_factory("--workers", "2", "--metrics-port", str(mport), "--policy", str(pol))
-    deadline = time.monotonic() + 60
-    while get(mport, "/readyz")[0] != 200:  # every worker up
-        assert time.monotonic() < deadline, srv.log()[-2000:]
-        time.sleep(0.05)
+    wait_until(lambda: get(mport, "/readyz")[0] == 200, detail=lambda: srv.log()[-2000:])  # every worker up
     body = json.dumps({"jsonrpc": "2.0", "id": 1,
                        "result": {"content": [{"type": "text", "text": "AKIAIOSFODNN7EXAMPLE"}]}})
     for _ in range(6):  # separate connections spread over both workers
@@ -53,10 +49,8 @@ def test_metrics_health_and_readiness(server_factory, tmp_path: Path) -> None:  
             assert c.respmod(b'{"a": "clean"}').status == 204
     pol.write_text("version: 1\nname: bad\nrules:\n  - id: x\n    action: explode\n")
     srv.signal(signal.SIGHUP)
-    while not samples(get(mport, "/metrics")[1].decode(), "icap_dlp_policy_reloads_total").get(
-            (("result", "rejected"),)):
-        assert time.monotonic() < deadline, srv.log()[-2000:]
-        time.sleep(0.05)
+    wait_until(lambda: bool(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_policy_reloads_total").get(
+        (("result", "rejected"),))), detail=lambda: srv.log()[-2000:])
     status, raw = get(mport, "/metrics")
     assert status == 200
     text = raw.decode()

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from icap_dlp.client import IcapClient
 from icap_dlp.config import default_policy_path
 from icap_dlp.errors import IcapProtocolError
 from icap_dlp.icap import NEED_DATA, IcapParser, Limits
-from tests.conftest import ServerProc, free_port
+from tests.conftest import ServerProc, free_port, wait_until
 from tests.metrics.test_metrics import get, samples
 from tests.server.test_server_core import raw_exchange, status_of
 
@@ -30,18 +29,6 @@ SECRET = "AKIAIOSFODNN7EXAMPLE"
 def result(text: str, rpc_id: int = 1) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": rpc_id,
                        "result": {"content": [{"type": "text", "text": text}]}}).encode()
-
-
-def poll(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:
-    """Wait until ``cond()`` is truthy (a condition with a deadline, never a bare sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 # -- numeric headers and odd targets ---------------------------------------------------------------
@@ -110,7 +97,7 @@ def test_unparsable_request_target_is_still_inspected(server_factory: Callable[.
     assert b"X-DLP-Decision: redact" in out and SECRET.encode() not in out
     # the record is written too (building it once raised on the same target)
     rec_file = audit.with_name("audit.w0.jsonl")
-    poll(lambda: rec_file.exists() and rec_file.read_text().strip(), what="the audit record")
+    wait_until(lambda: bool(rec_file.exists() and rec_file.read_text().strip()))
     rec = json.loads(rec_file.read_text().splitlines()[0])
     assert rec["decision"] == "redact" and rec["http"]["host"] == "mcp.example"  # the Host header
     assert "Unhandled exception" not in srv.log()
@@ -122,7 +109,7 @@ def test_streamed_sse_that_was_redacted_counts_as_redact(server_factory: Callabl
     mport = free_port()
     audit = tmp_path / "a" / "audit.jsonl"
     srv = server_factory("--metrics-port", str(mport), "--audit-file", str(audit))
-    poll(lambda: get(mport, "/readyz")[0] == 200, what="readiness")
+    wait_until(lambda: get(mport, "/readyz")[0] == 200)
     events = b"".join(b"data: " + result(t, i) + b"\n\n" for i, t in enumerate(["hello", f"key {SECRET}"]))
     with IcapClient("127.0.0.1", srv.port) as c:
         r = c.respmod(events, content_type="text/event-stream", allow_204=False)
@@ -131,12 +118,12 @@ def test_streamed_sse_that_was_redacted_counts_as_redact(server_factory: Callabl
     def counted() -> dict[tuple[tuple[str, str], ...], float]:
         return samples(get(mport, "/metrics")[1].decode(), "icap_dlp_requests_total")
 
-    reqs = poll(counted, what="the request to be counted")
-    assert isinstance(reqs, dict)
+    wait_until(lambda: bool(counted()))  # the request is counted once it has been answered
+    reqs = counted()
     by_decision = {dict(k)["decision"]: v for k, v in reqs.items()}
     assert by_decision == {"redact": 1.0}
     rec_file = audit.with_name("audit.w0.jsonl")
-    poll(lambda: rec_file.exists() and rec_file.read_text().strip(), what="the audit record")
+    wait_until(lambda: bool(rec_file.exists() and rec_file.read_text().strip()))
     assert json.loads(rec_file.read_text().splitlines()[0])["decision"] == "redact"
 
 
@@ -180,7 +167,7 @@ def _audit_server(server_factory: Callable[..., ServerProc], tmp_path: Path, mod
     srv = server_factory("--policy", str(pol), "--metrics-port", str(mport), "--audit-file",
                          str(disk / "audit.jsonl"), "--audit-spool-dir", str(disk / "spool"),
                          "--audit-fsync-interval", "0")
-    poll(lambda: get(mport, "/readyz")[0] == 200, what="readiness")
+    wait_until(lambda: get(mport, "/readyz")[0] == 200)
     return srv, mport
 
 
@@ -204,7 +191,7 @@ def test_full_disk_cycle(server_factory: Callable[..., ServerProc], tmp_path: Pa
         with IcapClient("127.0.0.1", srv.port) as c:
             assert send(c, 0) == ("redact", None)
         rec_file = disk / "audit.w0.jsonl"
-        poll(lambda: rec_file.exists() and len(rec_file.read_text().splitlines()) == 1, what="first record")
+        wait_until(lambda: rec_file.exists() and len(rec_file.read_text().splitlines()) == 1)
         filler = fill(disk)
         # The audit file's last page may still take a record or two: send until a write fails.
         degraded = lambda: _metric(mport, "icap_dlp_audit_degraded").get((), 0) == 1  # noqa: E731
@@ -233,9 +220,8 @@ def test_full_disk_cycle(server_factory: Callable[..., ServerProc], tmp_path: Pa
             assert set(decisions) == {("block", "audit:closed")}, decisions
             assert ready_code == 503
         filler.unlink()
-        poll(lambda: _metric(mport, "icap_dlp_audit_degraded").get((), 1) == 0, timeout=60,
-             what="the degraded gauge to drop after space returned")
-        poll(lambda: get(mport, "/readyz")[0] == 200, what="readiness again")
+        wait_until(lambda: _metric(mport, "icap_dlp_audit_degraded").get((), 1) == 0)
+        wait_until(lambda: get(mport, "/readyz")[0] == 200)
         with IcapClient("127.0.0.1", srv.port) as c:
             assert send(c, 99) == ("redact", None)
 
@@ -243,7 +229,7 @@ def test_full_disk_cycle(server_factory: Callable[..., ServerProc], tmp_path: Pa
             return [int(json.loads(line)["http"]["path"].rsplit("/", 1)[1])
                     for line in rec_file.read_text().splitlines()]
 
-        poll(lambda: 99 in ids(), what="the record written after recovery")
+        wait_until(lambda: 99 in ids())
         got = ids()
         assert got == sorted(got), "records out of order"
         assert got[0] == 0 and got[-1] == 99
