@@ -97,9 +97,12 @@ def test_cicap_client_tls_fails_against_an_untrusted_server(icaps: tuple[ServerP
 def test_cicap_client_without_certificate_gets_no_answer_under_mtls(
         icaps_mtls: tuple[ServerProc, int], pki: Pki) -> None:
     srv, tport = icaps_mtls
-    rc, out = cicap_tls(tport, pki, "-s", "respmod", "-v")
-    assert rc != 0
-    assert "ICAP/1.0" not in out
+    # Under TLS 1.3 the client's handshake returns before the server has checked the (missing)
+    # certificate, so c-icap-client's exit code is timing: SIGPIPE when its request write hits the
+    # alert, 0 when it reads the close first and prints empty OPTIONS (seen 7 times in 30). What the
+    # server owes is no ICAP answer at all, and the reason in its log.
+    _rc, out = cicap_tls(tport, pki, "-s", "respmod", "-v")
+    assert "ICAP/1.0" not in out and "Methods:" not in out, out
     wait_until(lambda: "PEER_DID_NOT_RETURN_A_CERTIFICATE" in srv.log())  # the server logs it in its time
 
 
