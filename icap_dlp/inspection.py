@@ -14,13 +14,13 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from icap_dlp import content, redaction
+from icap_dlp import content, redaction, split
 from icap_dlp.config import Settings, default_policy_path
 from icap_dlp.detection import DetectorLibrary, Engine, load_library
 from icap_dlp.errors import InspectionError, failure_reason
@@ -142,6 +142,12 @@ class MessageResult:
     parts: list[MessageResult] = field(default_factory=list)  # SSE: one result per event
     gaps: list[Uninspected] = field(default_factory=list)  # what could not be inspected, and why
     skipped: str | None = None  # not inspected on purpose (a binary by its magic bytes, a skipped type)
+    splits: list[split.Split] = field(default_factory=list)  # values found across a join (audited)
+    # A redacted piece of a value that began in the previous SSE event: (piece, its replacement).
+    # Only a held-back event (``sse_holdback``) can still take it.
+    held_back: list[tuple[split.Piece, str]] = field(default_factory=list)
+    # What render() needs: the parsed body and the replacement pairs per segment (None: rendered).
+    _pending: tuple[content.ParsedBody, dict[int, list[tuple[Finding, redaction.Operator]]]] | None = None
 
 
 def _with_mcp(ctx: RequestContext, mcp: content.McpInfo | None) -> RequestContext:
@@ -162,11 +168,14 @@ def operator_for(op: Operator, key: bytes) -> redaction.Operator:
 
 def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBody, incident: str,
                    accept: str | None, timings: Timings | None = None,
-                   tally: Counter[str] | None = None, extra: Sequence[Segment] = ()) -> MessageResult:
+                   tally: Counter[str] | None = None, extra: Sequence[Segment] = (),
+                   previous: Mapping[str, tuple[str, int]] | None = None, defer: bool = False) -> MessageResult:
     """Detect, decide and rewrite one parsed message (``tally``: counts carried across a stream).
 
     ``extra`` segments are inspected with the message but can never be changed (the request
-    URL's query string): a finding there blocks.
+    URL's query string): a finding there blocks. ``previous``: the field tails of the previous
+    SSE event (:func:`split.tails`), joined with this event's fields. ``defer``: leave the
+    rewrite to :func:`render` (a held-back SSE event may still take a piece of the next one's).
     """
     timings = timings or Timings()
     if extra:
@@ -175,12 +184,15 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     ctx = _with_mcp(ctx, parsed.mcp)
     t = time.perf_counter()
     findings, ner = scan_segments(bundle.engine, segments) if segments else ([], 0.0)
-    if parsed.structure is not None and findings[parsed.structure]:
+    joins = split.content_joins(parsed) + (split.event_joins(previous, parsed) if previous else [])
+    splits = split.find_splits(lambda segs: scan_segments(bundle.engine, segs)[0], joins) if joins else []
+    if parsed.structure is not None and (findings[parsed.structure] or splits):
         # Something in a key, number or short string: walk again with each its own segment.
         parsed = parsed.expanded().with_fixed(extra) if extra else parsed.expanded()
         segments = list(parsed.segments)
         findings, more = scan_segments(bundle.engine, segments)
         ner += more
+    heads = _place_splits(segments, findings, splits) if splits else {}
     timings.detect += time.perf_counter() - t - ner
     timings.ner += ner
     texts = [s.text for s in segments]
@@ -193,19 +205,85 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
             decision.action = Action.BLOCK
     result = MessageResult(decision, None, mcp=parsed.mcp, segments=segments, findings=findings,
                            timings=timings, bytes_inspected=sum(len(x) for x in texts), gaps=list(parsed.gaps),
-                           skipped=parsed.skipped)
+                           skipped=parsed.skipped, splits=[sp for sp, _ in heads.values()])
     if decision.action is Action.REDACT and decision.redactions:
-        t = time.perf_counter()
         by_segment: dict[int, list[tuple[Finding, redaction.Operator]]] = {}
+        index = {s.location: i for i, s in enumerate(segments)} if heads else {}
         for lf, op in decision.redactions:
-            by_segment.setdefault(lf.segment, []).append((lf.finding, operator_for(op, bundle.key)))
-        redactor = redaction.Redactor()
-        replacements = {i: redactor.redact(texts[i], pairs) for i, pairs in by_segment.items()}
-        result.body = parsed.render(replacements)
-        timings.redact += time.perf_counter() - t
+            operator = operator_for(op, bundle.key)
+            head = heads.get((lf.segment, lf.finding.start, lf.finding.end, lf.finding.detector_id))
+            if head is None:
+                by_segment.setdefault(lf.segment, []).append((lf.finding, operator))
+                continue
+            sp = head[0]
+            for piece, text in zip(sp.pieces, split.pieces_text(sp, operator(sp.value, sp.finding)), strict=True):
+                if piece.previous:
+                    result.held_back.append((piece, text))
+                else:
+                    by_segment.setdefault(index[piece.location], []).append(
+                        (lf.finding._replace(start=piece.start, end=piece.end), redaction.Fixed(text)))
+        result._pending = (parsed, by_segment)
+        if not defer:
+            render(result)
     elif decision.action is Action.BLOCK:
         result.body, result.content_type, result.status = block_body(bundle, parsed.mcp, incident, accept)
+        for sp, _ in heads.values():  # a held-back event loses its piece of a blocked value too
+            op = bundle.policy.settings.redaction.entities.get(sp.finding.entity_type,
+                                                               bundle.policy.settings.redaction.default)
+            rep = operator_for(op, bundle.key)(sp.value, sp.finding)
+            result.held_back += [(p, text) for p, text in zip(sp.pieces, split.pieces_text(sp, rep), strict=True)
+                                 if p.previous]
+    elif defer:
+        result._pending = (parsed, {})  # allowed, but the next event may still redact a piece of it
     return result
+
+
+def render(result: MessageResult, extra: Sequence[tuple[split.Piece, str]] = ()) -> None:
+    """Rewrite the body of ``result`` (deferred or not yet done) with its redactions, and with
+    ``extra`` pieces of a split value that the next SSE event found (``sse_holdback``)."""
+    if result._pending is None:
+        return  # rendered already, or blocked: nothing of it is sent
+    t = time.perf_counter()
+    parsed, by_segment = result._pending
+    result._pending = None
+    if extra:
+        index = {s.location: i for i, s in enumerate(parsed.segments)}
+        if any(p.location not in index for p, _ in extra) and parsed.structure is not None:
+            # the piece is a short string of the quick walk's structure: walk in detail (nothing
+            # has been rendered yet, so the document is still the original) and move the pairs
+            locations = {i: parsed.segments[i].location for i in by_segment}
+            parsed = parsed.expanded()
+            index = {s.location: i for i, s in enumerate(parsed.segments)}
+            by_segment = {index[loc]: by_segment[i] for i, loc in locations.items()}
+        for piece, text in extra:
+            i = index[piece.location]
+            f = Finding("split", "", "", "", piece.start, piece.end, 1.0)
+            by_segment.setdefault(i, []).append((f, redaction.Fixed(text)))
+    redactor = redaction.Redactor()
+    replacements = {i: redactor.redact(parsed.segments[i].text, pairs) for i, pairs in by_segment.items()}
+    result.body = parsed.render(replacements) if replacements else None
+    result.timings.redact += time.perf_counter() - t
+
+
+def _place_splits(segments: Sequence[Segment], findings: list[list[Finding]], splits: Sequence[split.Split]
+                  ) -> dict[tuple[int, int, int, str], tuple[split.Split, int]]:
+    """Each split value as one finding on its first piece in this message (the policy counts it
+    once); the key of that finding -> (split, segment). A piece that overlaps a finding of its
+    own segment leaves the split out (the finding inside the piece wins)."""
+    index = {s.location: i for i, s in enumerate(segments)}
+    heads: dict[tuple[int, int, int, str], tuple[split.Split, int]] = {}
+    for sp in splits:
+        here = [p for p in sp.pieces if not p.previous]
+        missing = [p.location for p in here if p.location not in index]
+        if missing:
+            raise InspectionError(f"a split value's piece is not a segment: {missing[0]}", "internal")
+        if any(f.start < p.end and p.start < f.end for p in here for f in findings[index[p.location]]):
+            continue
+        i = index[here[0].location]
+        head = sp.finding._replace(start=here[0].start, end=here[0].end)
+        findings[i].append(head)
+        heads[(i, head.start, head.end, head.detector_id)] = (sp, i)
+    return heads
 
 
 # Segments up to this length are scanned together, one engine call for all of them (keys,
@@ -447,38 +525,61 @@ class SseInspector(_Gaps):
         self._oversize_mode = ""
         self.tally: Counter[str] = Counter()  # count thresholds apply to the whole stream
         self._index = -1
+        # Split values: the previous event's field tails, and (``sse_holdback: 1``) the previous
+        # event itself, inspected but not sent until the next one is: (its bytes, its result, or
+        # None when the bytes are already its answer: an error or block event).
+        self._tails: dict[str, tuple[str, int]] = {}
+        self.holdback = bundle.policy.settings.sse_holdback
+        self._held: tuple[bytes, MessageResult | None] | None = None
 
     def _events(self, events: Sequence[content.SseEvent]) -> bytes:
-        out = []
+        out: list[bytes] = []
         for ev in events:
             self._index += 1
             if ev.oversize:
-                out.append(self._oversize(ev))
+                self._tails = {}
+                out += (self._release(), self._oversize(ev))
                 continue
             try:
                 parsed = ev.parsed(self.bundle.content_limits)
-                res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept, tally=self.tally)
+                res = inspect_parsed(self.bundle, self.ctx, parsed, self.incident, self.accept, tally=self.tally,
+                                     previous=self._tails, defer=True)
+                self._tails = split.tails(parsed)
             except Exception as exc:  # every exception is a gap for the failure policy, never an allow
                 reason = failure_reason(exc)
                 if not isinstance(exc, InspectionError):
                     log.warning("event inspection failed",
                                 extra={"fields": {"error": type(exc).__name__, "reason": reason}})
                     log.debug("event inspection failed", exc_info=True)
-                out.append(self._failed(ev, reason))
+                self._tails = {}
+                out += (self._release(), self._failed(ev, reason))
                 continue
             self.results.append(res)
             if res.gaps and any(self._gap_mode(g.reason, f"event[{self._index}]:{g.location}") == "closed"
                                 for g in res.gaps):
-                out.append(self._error_event())
+                answer: tuple[bytes, MessageResult | None] = (self._error_event(), None)
             elif res.decision.action is Action.BLOCK:
                 ids = getattr(parsed.mcp, "ids", None) or [None]
-                out.append(redaction.sse_block_event(ids[0], self.incident,
-                                                     self.bundle.policy.settings.block_error_code))
-            elif res.body is not None:
-                out.append(res.body)
+                answer = (redaction.sse_block_event(ids[0], self.incident,
+                                                    self.bundle.policy.settings.block_error_code), None)
             else:
-                out.append(ev.raw)
+                answer = (ev.raw, res)
+            out.append(self._release(res.held_back))
+            self._held = answer
+            if not self.holdback:
+                out.append(self._release())
         return b"".join(out)
+
+    def _release(self, pieces: Sequence[tuple[split.Piece, str]] = ()) -> bytes:
+        """Send the held event, with the pieces of a split value the next event found in it."""
+        if self._held is None:
+            return b""
+        raw, res = self._held
+        self._held = None
+        if res is None:
+            return raw
+        render(res, pieces)
+        return res.body if res.body is not None else raw
 
     def _oversize(self, ev: content.SseEvent) -> bytes:
         """An event over the per-event cap: the failure policy decides (always audited)."""
@@ -501,7 +602,7 @@ class SseInspector(_Gaps):
         return self._events(self.sse.feed(data))
 
     def finish(self) -> bytes:
-        return self._events(self.sse.close())
+        return self._events(self.sse.close()) + self._release()
 
     def summary(self) -> MessageResult:
         """One decision for the whole stream: the strictest event's, with every rule and finding."""

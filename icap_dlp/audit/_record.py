@@ -70,6 +70,7 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         "key_id": getattr(bundle, "key_id", None),  # the HMAC key of the fingerprints and hashes
         "failure": report.failure,
         "gaps": [],
+        "splits": [],
         "skipped": getattr(report, "skipped", None),
     }
     if res is not None:
@@ -84,7 +85,21 @@ def build_record(report: Any, *, worker: int, query_mode: str = "drop") -> dict[
         rec["findings"] = summarise(res, key)
         rec["gaps"] = [{"reason": g.reason, "location": g.location, "mode": g.mode}
                        for g in getattr(res, "gaps", ())[:MAX_PER_DETECTOR]]
+        rec["splits"] = splits(res)
     return rec
+
+
+def splits(res: Any) -> list[dict[str, str]]:
+    """Values found across a join (``split_across_items`` / ``split_across_events``): where the
+    value ends, and its detector."""
+    out: list[dict[str, str]] = []
+    for i, part in enumerate(res.parts or [res]):
+        prefix = f"event[{i}]:" if res.parts else ""
+        for sp in getattr(part, "splits", ()):
+            if len(out) < MAX_PER_DETECTOR:
+                out.append({"kind": sp.kind, "detector": sp.finding.detector_id,
+                            "location": prefix + sp.pieces[-1].location})
+    return out
 
 
 def summarise(res: Any, key: bytes) -> list[dict[str, Any]]:

@@ -87,6 +87,10 @@ class ParsedBody:
     structure: int | None = None
     _expand: Callable[[], ParsedBody] | None = None
     skipped: str | None = None  # not inspected on purpose: a binary (``binary:png``) or a skipped type
+    # The string values (JSON leaves, the text of a text body) in walk order, as (path, key, text):
+    # the location is ``leaf_location(path, key)``. The split-value scan reads them (adjacent
+    # ``content[]`` items, the same field in consecutive SSE events); the envelope is left out.
+    leaves: list[tuple[str, Any, str]] = field(default_factory=list)
 
     def with_fixed(self, extra: Sequence[Segment]) -> ParsedBody:
         """This body plus segments inspected with it that can never change (a finding there blocks)."""
@@ -185,6 +189,11 @@ def _loc(path: str, key: Any) -> str:
     return f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
 
 
+def leaf_location(path: str, key: Any) -> str:
+    """The segment location of a :attr:`ParsedBody.leaves` entry (``key`` None: ``path`` is it)."""
+    return path if key is None else _loc(path, key)
+
+
 class _Walker:
     """Every string and number leaf and every object key of a JSON document, inspected.
 
@@ -206,6 +215,7 @@ class _Walker:
         self.fixed: set[int] = set()
         self.nested: list[_Nested] = []
         self.structure: list[str] = []
+        self.leaves: list[tuple[str, Any, str]] = []
 
     def body(self, mcp: McpInfo | None, rebuild: Callable[[AbstractSet[int]], bytes], original: bytes,
              expand: Callable[[], ParsedBody]) -> ParsedBody:
@@ -215,7 +225,7 @@ class _Walker:
             self.segments.append(Segment(STRUCTURE_SEP + STRUCTURE_SEP.join(self.structure), "$<structure>"))
             self.slots.append(_Slot(_unchangeable))
         return ParsedBody(self.segments, mcp, self.slots, rebuild, original, self.gaps, frozenset(self.fixed),
-                          self.nested, structure, None if self.detailed else expand)
+                          self.nested, structure, None if self.detailed else expand, leaves=self.leaves)
 
     def _seg(self, text: str, location: str, context: str, setter: Callable[[str], None], owner: int | None,
              fixed: bool) -> None:
@@ -236,6 +246,8 @@ class _Walker:
                 self.nested.append(_Nested(holder, setter, _separators(text), owner))
                 self.walk(holder, 0, location + "<json>$", depth + 1, keys, len(self.nested) - 1)
                 return
+        if not fixed:
+            self.leaves.append((location, None, text))
         self._seg(text, location, _key_words(keys[-2:]), setter, owner, fixed)
 
     def walk(self, parent: Any, key: Any, path: str, depth: int = 0, keys: tuple[str, ...] = (),
@@ -278,6 +290,7 @@ class _Walker:
                owner: int | None) -> None:
         """The quick walk: leaves go to the structure text; only containers carry a path."""
         structure = self.structure
+        leaves = self.leaves
         limit = self.limits.max_depth
         stack: list[tuple[Any, str, int, tuple[str, ...]]] = [(root, path, depth, keys)]
         while stack:
@@ -297,6 +310,8 @@ class _Walker:
                 if isinstance(v, str):
                     if len(v) <= SHORT and not _JSON_START.match(v):
                         structure.append(f"{last if isinstance(k, int) else k}: {v}")
+                        if v and k not in _ENVELOPE:
+                            leaves.append((path, k, v))
                     elif k not in skip:
                         ks = keys if isinstance(k, int) else (*keys[-1:], k)
                         self.add(v, _loc(path, k), _setter(node, k, None), depth=depth + 1, keys=ks, owner=owner)
@@ -577,7 +592,8 @@ def _text(text: str, charset: str, original: bytes) -> ParsedBody:
         box[0] = t
 
     segs = [Segment(text, "body")] if text else []
-    return ParsedBody(segs, None, [_Slot(setter)], lambda changed: encode_text(box[0], charset), original)
+    return ParsedBody(segs, None, [_Slot(setter)], lambda changed: encode_text(box[0], charset), original,
+                      leaves=[("body", None, text)] if text else [])
 
 
 def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, detailed: bool = False) -> ParsedBody:

@@ -7,6 +7,7 @@ from icap_dlp.detection._engine import (
     Engine,
     load_library,
     redos_risk,
+    validated,
 )
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Detector, DetectorFile, json_schema
@@ -26,4 +27,5 @@ __all__ = [
     "json_schema",
     "load_library",
     "redos_risk",
+    "validated",
 ]

@@ -517,8 +517,12 @@ def evidence(f: Finding) -> int:
     a context word, 1 for a valid validator verdict. Scores are capped at 1.0, so two detectors
     claiming the same digits (a South African id and a Korean resident number, a Canadian SIN and
     a US SSN) can tie on score; then the one whose validator and context both agree wins."""
-    parts = f.explanation.split("; ")[1:]
-    return 2 * any(p.startswith("context ") for p in parts) + any(p.endswith(" valid") for p in parts)
+    return 2 * any(p.startswith("context ") for p in f.explanation.split("; ")[1:]) + validated(f)
+
+
+def validated(f: Finding) -> bool:
+    """Its detector's validator confirmed it (a checksum, a date, a known prefix ...)."""
+    return any(p.endswith(" valid") for p in f.explanation.split("; ")[1:])
 
 
 def _rank_cluster(cluster: list[Finding]) -> list[Finding]:

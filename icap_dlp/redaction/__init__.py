@@ -54,6 +54,18 @@ def resolve_overlaps(pairs: Sequence[tuple[Finding, Any]]) -> list[tuple[Finding
     return kept
 
 
+class Fixed:
+    """An operator that answers one given text: a piece of a split value's replacement."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __call__(self, value: str, f: Finding) -> str:
+        return self.text
+
+
 class Redactor:
     """One per message: the same value gets the same replacement everywhere in the message."""
 
@@ -65,10 +77,12 @@ class Redactor:
         last = 0
         for f, op in resolve_overlaps(pairs):
             value = text[f.start:f.end]
-            k = (f.entity_type, value)
-            rep = self._memo.get(k)
-            if rep is None:
-                rep = self._memo[k] = op(value, f)
+            if isinstance(op, Fixed):
+                rep = op.text
+            else:
+                k = (f.entity_type, value)
+                memo = self._memo.get(k)
+                rep = self._memo[k] = op(value, f) if memo is None else memo
             out.append(text[last:f.start])
             out.append(rep)
             last = f.end

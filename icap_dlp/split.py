@@ -1,0 +1,153 @@
+"""Values split in two: across adjacent ``content[]`` text items, or across SSE events.
+
+A tool can hand a card number to the model as two text items (``"4111 1111"``, ``"1111 1111"``),
+and a streamed answer can cut an access key between two events. Each piece alone holds nothing;
+detection is per segment. This module scans the *joins*: the end of one piece (at most
+:data:`WINDOW` characters, the longest bounded detector match) joined with the start of the
+next, and keeps only findings that cross the join:
+
+- **content items** are joined with one space, and a finding counts only when its detector's
+  validator confirmed it (Luhn, mod-97 ...) *and* the join sits where the value has its own
+  separators (``4111 1111 | 1111 1111``): two adjacent order numbers (``12345678``,
+  ``98765432``) never become a card, whatever their checksum. A value written without separators
+  and cut in two items cannot be told from two numbers and is not joined.
+- **SSE events** are joined with nothing between (a streamed field continues), and only the same
+  field (the same JSON path) of consecutive events: any finding that crosses counts.
+
+A :class:`Split` says where the value's pieces are; :func:`pieces_text` gives each piece its part
+of the value's replacement, so a masked value stays masked as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from icap_dlp.content import ParsedBody
+from icap_dlp.content._parse import leaf_location
+from icap_dlp.detection import validated
+from icap_dlp.model import Finding, Segment
+
+WINDOW = 256  # characters of each side of a join: the longest bounded detector match
+MAX_JOINS = 256  # joins scanned per message (a content array of thousands of items: the first ones)
+ACROSS_ITEMS = "split_across_items"
+ACROSS_EVENTS = "split_across_events"
+
+_CONTENT_TEXT = re.compile(r"(.*\.content)\[(\d+)\]\.text\Z", re.S)
+
+Scan = Callable[[Sequence[Segment]], list[list[Finding]]]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One piece of a split value: ``location`` of the segment that holds it (None: an earlier
+    event's, see ``previous``), its span there, and where it starts in the joined value."""
+
+    location: str
+    start: int
+    end: int
+    offset: int
+    previous: bool = False
+
+
+@dataclass(frozen=True)
+class Split:
+    finding: Finding  # in joined-value coordinates (start 0, end len(value))
+    value: str
+    pieces: tuple[Piece, ...]
+    kind: str  # ACROSS_ITEMS | ACROSS_EVENTS
+
+
+@dataclass(frozen=True)
+class _Join:
+    left: str
+    left_loc: str
+    left_len: int  # the whole left text's length (the window is its end)
+    sep: str
+    right: str
+    right_loc: str
+    context: str
+    previous: bool  # the left piece is an earlier event's
+
+
+def content_joins(parsed: ParsedBody) -> list[_Join]:
+    """Adjacent text items of each ``content[]`` array (a non-text item breaks adjacency)."""
+    items: dict[str, dict[int, tuple[str, str]]] = {}
+    for path, key, text in parsed.leaves:
+        if ".content[" in path and key in ("text", None):
+            loc = leaf_location(path, key)
+            m = _CONTENT_TEXT.match(loc)
+            if m is not None:
+                items.setdefault(m.group(1), {})[int(m.group(2))] = (loc, text)
+    out: list[_Join] = []
+    for arr in items.values():
+        for i, (loc, text) in sorted(arr.items()):
+            nxt = arr.get(i + 1)
+            if nxt is not None and len(out) < MAX_JOINS:
+                out.append(_Join(text[-WINDOW:], loc, len(text), " ", nxt[1][:WINDOW], nxt[0], "content text",
+                                 False))
+    return out
+
+
+def tails(parsed: ParsedBody) -> dict[str, tuple[str, int]]:
+    """The end of each string field of an event and the field's length, by location, for the
+    next event's joins."""
+    out: dict[str, tuple[str, int]] = {}
+    for path, key, text in parsed.leaves:
+        if len(out) >= MAX_JOINS:
+            break
+        out[leaf_location(path, key)] = (text[-WINDOW:], len(text))
+    return out
+
+
+def event_joins(previous: Mapping[str, tuple[str, int]], parsed: ParsedBody) -> list[_Join]:
+    """The same field of the previous event and this one, joined with nothing between."""
+    if not previous:
+        return []
+    out: list[_Join] = []
+    for path, key, text in parsed.leaves:
+        loc = leaf_location(path, key)
+        tail = previous.get(loc)
+        if tail is not None and len(out) < MAX_JOINS:
+            out.append(_Join(tail[0], loc, tail[1], "", text[:WINDOW], loc, "", True))
+    return out
+
+
+def find_splits(scan: Scan, joins: Sequence[_Join]) -> list[Split]:
+    """Findings that cross a join (content items: validated, at a separator of the value)."""
+    if not joins:
+        return []
+    found = scan([Segment(j.left + j.sep + j.right, f"{j.left_loc}+{j.right_loc}", j.context) for j in joins])
+    out: list[Split] = []
+    for j, fs in zip(joins, found, strict=True):
+        a = len(j.left)
+        b = a + len(j.sep)
+        for f in fs:
+            if not (f.start < a and f.end > b):
+                continue  # inside one piece: that piece's own scan has it
+            joined = j.left + j.sep + j.right
+            value = joined[f.start:f.end]
+            if j.sep and not (validated(f) and _grouped_at(value, a - f.start, j.sep)):
+                continue
+            base = j.left_len - len(j.left)  # the window's start in the whole left text
+            pieces = (Piece(j.left_loc, base + f.start, base + a, 0, j.previous),
+                      Piece(j.right_loc, 0, f.end - b, b - f.start))
+            kind = ACROSS_EVENTS if j.previous else ACROSS_ITEMS
+            why = f"{f.explanation}; {kind}"
+            out.append(Split(f._replace(start=0, end=len(value), explanation=why), value, pieces, kind))
+    return out
+
+
+def _grouped_at(value: str, join: int, sep: str) -> bool:
+    """The join separator (at ``join``) is one of the value's own: it occurs elsewhere in it."""
+    return sep in value[:join] or sep in value[join + len(sep):]
+
+
+def pieces_text(split: Split, replacement: str) -> list[str]:
+    """Each piece's part of the replacement: a same-length replacement (mask, partial) is cut
+    where the pieces are; any other (tag, hash, remove) goes whole to the first piece in hand."""
+    if len(replacement) == len(split.value):
+        return [replacement[p.offset:p.offset + (p.end - p.start)] for p in split.pieces]
+    first = next((i for i, p in enumerate(split.pieces) if not p.previous), 0)
+    return [replacement if i == first else "" for i in range(len(split.pieces))]
