@@ -185,7 +185,8 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     t = time.perf_counter()
     findings, ner = scan_segments(bundle.engine, segments) if segments else ([], 0.0)
     joins = split.content_joins(parsed) + (split.event_joins(previous, parsed) if previous else [])
-    splits = split.find_splits(lambda segs: scan_segments(bundle.engine, segs)[0], joins) if joins else []
+    splits = split.find_splits(lambda segs: scan_segments(bundle.engine, segs, batch_all=True)[0],
+                               joins) if joins else []
     if parsed.structure is not None and (findings[parsed.structure] or splits):
         # Something in a key, number or short string: walk again with each its own segment.
         parsed = parsed.expanded().with_fixed(extra) if extra else parsed.expanded()
@@ -243,9 +244,11 @@ def render(result: MessageResult, extra: Sequence[tuple[split.Piece, str]] = ())
     ``extra`` pieces of a split value that the next SSE event found (``sse_holdback``)."""
     if result._pending is None:
         return  # rendered already, or blocked: nothing of it is sent
-    t = time.perf_counter()
     parsed, by_segment = result._pending
     result._pending = None
+    if not by_segment and not extra:
+        return
+    t = time.perf_counter()
     if extra:
         index = {s.location: i for i, s in enumerate(parsed.segments)}
         if any(p.location not in index for p, _ in extra) and parsed.structure is not None:
@@ -294,21 +297,24 @@ _BATCH_BYTES = 64 * 1024
 _BATCH_SEP = "\n\x00 "
 
 
-def scan_segments(engine: Engine, segments: Sequence[Segment]) -> tuple[list[list[Finding]], float]:
+def scan_segments(engine: Engine, segments: Sequence[Segment], *, batch_all: bool = False
+                  ) -> tuple[list[list[Finding]], float]:
     """Findings per segment, as spans of the original text, and the NER seconds spent.
 
     Detection runs on the normalized text (ASCII segments, nearly all traffic, as they are: no
-    copy, no map). Short segments are batched (see ``_BATCH_SEGMENT``); a finding in a batch
-    counts only inside one segment's text, never across two or in the context words.
+    copy, no map). Short segments (``batch_all``: all of them) are batched (see
+    ``_BATCH_SEGMENT``); a finding in a batch counts only inside one segment's text, never
+    across two or in the context words.
     """
-    if (all(s.text.isascii() for s in segments) and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2
+    if (not batch_all and all(s.text.isascii() for s in segments)
+            and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2
             and not any(content.has_candidates(s.text) for s in segments)):
         # the common case: nothing to normalize, batch or decode
         return engine.scan_segments(segments), engine.last_ner_seconds
     norms: list[content.Normalized | None] = [None if s.text.isascii() else content.normalize(s.text)
                                               for s in segments]
     scan = [s if n is None or not n.changed else replace(s, text=n.text) for s, n in zip(segments, norms, strict=True)]
-    small = [i for i, s in enumerate(scan) if len(s.text) <= _BATCH_SEGMENT]
+    small = [i for i, s in enumerate(scan) if batch_all or len(s.text) <= _BATCH_SEGMENT]
     found: list[list[Finding]] = [[] for _ in scan]
     ner = 0.0
     if len(small) < 2:

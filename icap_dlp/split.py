@@ -75,7 +75,7 @@ def content_joins(parsed: ParsedBody) -> list[_Join]:
     """Adjacent text items of each ``content[]`` array (a non-text item breaks adjacency)."""
     items: dict[str, dict[int, tuple[str, str]]] = {}
     for path, key, text in parsed.leaves:
-        if ".content[" in path and key in ("text", None):
+        if (key == "text" or (key is None and path.endswith("].text"))) and ".content[" in path:
             loc = leaf_location(path, key)
             m = _CONTENT_TEXT.match(loc)
             if m is not None:
@@ -118,14 +118,21 @@ def find_splits(scan: Scan, joins: Sequence[_Join]) -> list[Split]:
     """Findings that cross a join (content items: validated, at a separator of the value)."""
     if not joins:
         return []
-    found = scan([Segment(j.left + j.sep + j.right, f"{j.left_loc}+{j.right_loc}", j.context) for j in joins])
+    segments = []
+    for j in joins:  # each join, then its left window alone (the right piece is in hand: see _place_splits)
+        segments += (Segment(j.left + j.sep + j.right, f"{j.left_loc}+{j.right_loc}", j.context),
+                     Segment(j.left, j.left_loc, j.context))
+    found = scan(segments)
     out: list[Split] = []
-    for j, fs in zip(joins, found, strict=True):
+    for k, j in enumerate(joins):
         a = len(j.left)
         b = a + len(j.sep)
-        for f in fs:
+        own = found[2 * k + 1]
+        for f in found[2 * k]:
             if not (f.start < a and f.end > b):
                 continue  # inside one piece: that piece's own scan has it
+            if any(g.start < a and f.start < g.end for g in own):
+                continue  # the left piece holds a finding of its own there ("bob@example.com" + "Thanks")
             joined = j.left + j.sep + j.right
             value = joined[f.start:f.end]
             if j.sep and not (validated(f) and _grouped_at(value, a - f.start, j.sep)):

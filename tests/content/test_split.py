@@ -146,6 +146,13 @@ def test_a_key_cut_at_any_point_between_two_events_is_caught_in_the_second(cut: 
         ("split_across_events", "aws-access-key-id")]
 
 
+def test_a_value_that_ends_with_its_event_does_not_swallow_the_next_one() -> None:
+    stream = event("write to bob@example.com") + event("Thanks, and the key AKIAIOSFODNN7EXAMPLE") + event("Zed")
+    r = inspect(stream, content_type="text/event-stream")
+    assert event_data(r.body or b"") == ["write to [EMAIL_ADDRESS]", "Thanks, and the key [AWS_ACCESS_KEY_ID]", "Zed"]
+    assert [sp for p in r.parts for sp in p.splits] == []
+
+
 def test_only_the_same_field_of_consecutive_events_is_joined() -> None:
     other = event(f"key {AWS[:10]}") + event("hello", rpc_id=2) + event(f"{AWS[10:]} done")
     r = inspect(other, content_type="text/event-stream")
