@@ -118,7 +118,7 @@ def find_splits(scan: Scan, joins: Sequence[_Join]) -> list[Split]:
     """Findings that cross a join (content items: validated, at a separator of the value)."""
     if not joins:
         return []
-    segments = []
+    segments: list[Segment] = []
     for j in joins:  # each join, then its left window alone (the right piece is in hand: see _place_splits)
         segments += (Segment(j.left + j.sep + j.right, f"{j.left_loc}+{j.right_loc}", j.context),
                      Segment(j.left, j.left_loc, j.context))
