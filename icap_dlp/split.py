@@ -4,7 +4,9 @@ A tool can hand a card number to the model as two text items (``"4111 1111"``, `
 and a streamed answer can cut an access key between two events. Each piece alone holds nothing;
 detection is per segment. This module scans the *joins*: the end of one piece (at most
 :data:`WINDOW` characters, the longest bounded detector match) joined with the start of the
-next, and keeps only findings that cross the join:
+next, and keeps only findings that cross the join. Each side is :data:`SPACED` characters (a
+value with spaces in it: a card, an IBAN, a phone number, a name) or, when a longer unbroken run
+of characters crosses that cut (a token, an email, a JWT), that whole run up to :data:`WINDOW`:
 
 - **content items** are joined with one space, and a finding counts only when its detector's
   validator confirmed it (Luhn, mod-97 ...) *and* the join sits where the value has its own
@@ -30,6 +32,7 @@ from icap_dlp.detection import validated
 from icap_dlp.model import Finding, Segment
 
 WINDOW = 256  # characters of each side of a join: the longest bounded detector match
+SPACED = 48  # a value with spaces inside is shorter than this (cards, IBANs, phones, names)
 MAX_JOINS = 256  # joins scanned per message (a content array of thousands of items: the first ones)
 ACROSS_ITEMS = "split_across_items"
 ACROSS_EVENTS = "split_across_events"
@@ -71,6 +74,25 @@ class _Join:
     previous: bool  # the left piece is an earlier event's
 
 
+def tail(text: str) -> str:
+    """The end of ``text`` a value crossing its end can start in (see the module's docstring)."""
+    cut = len(text) - SPACED
+    if cut <= 0:
+        return text
+    lo = max(0, len(text) - WINDOW)
+    space = max(text.rfind(" ", lo, cut + 1), text.rfind("\n", lo, cut + 1))
+    return text[space + 1:] if space >= 0 else text[lo:]
+
+
+def head(text: str) -> str:
+    """The start of ``text`` a value crossing its start can end in."""
+    if len(text) <= SPACED:
+        return text
+    hi = min(len(text), WINDOW)
+    ends = [i for i in (text.find(" ", SPACED - 1, hi), text.find("\n", SPACED - 1, hi)) if i >= 0]
+    return text[:min(ends)] if ends else text[:hi]
+
+
 def content_joins(parsed: ParsedBody) -> list[_Join]:
     """Adjacent text items of each ``content[]`` array (a non-text item breaks adjacency)."""
     items: dict[str, dict[int, tuple[str, str]]] = {}
@@ -85,7 +107,7 @@ def content_joins(parsed: ParsedBody) -> list[_Join]:
         for i, (loc, text) in sorted(arr.items()):
             nxt = arr.get(i + 1)
             if nxt is not None and len(out) < MAX_JOINS:
-                out.append(_Join(text[-WINDOW:], loc, len(text), " ", nxt[1][:WINDOW], nxt[0], "content text",
+                out.append(_Join(tail(text), loc, len(text), " ", head(nxt[1]), nxt[0], "content text",
                                  False))
     return out
 
@@ -97,7 +119,7 @@ def tails(parsed: ParsedBody) -> dict[str, tuple[str, int]]:
     for path, key, text in parsed.leaves:
         if len(out) >= MAX_JOINS:
             break
-        out[leaf_location(path, key)] = (text[-WINDOW:], len(text))
+        out[leaf_location(path, key)] = (tail(text), len(text))
     return out
 
 
@@ -110,7 +132,7 @@ def event_joins(previous: Mapping[str, tuple[str, int]], parsed: ParsedBody) -> 
         loc = leaf_location(path, key)
         tail = previous.get(loc)
         if tail is not None and len(out) < MAX_JOINS:
-            out.append(_Join(tail[0], loc, tail[1], "", text[:WINDOW], loc, "", True))
+            out.append(_Join(tail[0], loc, tail[1], "", head(text), loc, "", True))
     return out
 
 
