@@ -9,6 +9,7 @@ from icap_dlp.detection._engine import (
     redos_risk,
     validated,
 )
+from icap_dlp.detection._engine import _resolve_overlaps as resolve_overlaps
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Detector, DetectorFile, json_schema
 from icap_dlp.detection._validators import REGISTRY as VALIDATORS
@@ -27,5 +28,6 @@ __all__ = [
     "json_schema",
     "load_library",
     "redos_risk",
+    "resolve_overlaps",
     "validated",
 ]

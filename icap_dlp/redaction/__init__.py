@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from icap_dlp.detection import resolve_overlaps as detection_resolve
 from icap_dlp.model import Finding
 
 Operator = Callable[[str, Finding], str]
@@ -45,13 +46,12 @@ def make_operator(name: str, *, char: str = "*", keep_last: int = 4, keep_first:
 
 
 def resolve_overlaps(pairs: Sequence[tuple[Finding, Any]]) -> list[tuple[Finding, Any]]:
-    ranked = sorted(pairs, key=lambda p: (-p[0].score, -(p[0].end - p[0].start), p[0].detector_id, p[0].start))
-    kept: list[tuple[Finding, Any]] = []
-    for f, op in ranked:
-        if all(f.end <= k.start or f.start >= k.end for k, _ in kept):
-            kept.append((f, op))
-    kept.sort(key=lambda p: p[0].start)
-    return kept
+    """The findings to rewrite, by the engine's own overlap rule (one rule for both, so what is
+    redacted is what was reported), each with its operator (the first given for a finding)."""
+    ops: dict[Finding, Any] = {}
+    for f, op in pairs:
+        ops.setdefault(f, op)
+    return [(f, ops[f]) for f in detection_resolve(list(ops))]
 
 
 class Fixed:
