@@ -185,7 +185,7 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     t = time.perf_counter()
     findings, ner = scan_segments(bundle.engine, segments) if segments else ([], 0.0)
     joins = split.content_joins(parsed) + (split.event_joins(previous, parsed) if previous else [])
-    splits = split.find_splits(lambda segs: scan_segments(bundle.engine, segs, batch_all=True)[0],
+    splits = split.find_splits(lambda segs: scan_segments(bundle.engine, segs, batch_all=True, decode=False)[0],
                                joins) if joins else []
     if parsed.structure is not None and (findings[parsed.structure] or splits):
         # Something in a key, number or short string: walk again with each its own segment.
@@ -297,14 +297,15 @@ _BATCH_BYTES = 64 * 1024
 _BATCH_SEP = "\n\x00 "
 
 
-def scan_segments(engine: Engine, segments: Sequence[Segment], *, batch_all: bool = False
-                  ) -> tuple[list[list[Finding]], float]:
+def scan_segments(engine: Engine, segments: Sequence[Segment], *, batch_all: bool = False,
+                  decode: bool = True) -> tuple[list[list[Finding]], float]:
     """Findings per segment, as spans of the original text, and the NER seconds spent.
 
     Detection runs on the normalized text (ASCII segments, nearly all traffic, as they are: no
     copy, no map). Short segments (``batch_all``: all of them) are batched (see
     ``_BATCH_SEGMENT``); a finding in a batch counts only inside one segment's text, never
-    across two or in the context words.
+    across two or in the context words. ``decode``: also scan the encoded tokens (base64, hex,
+    %xx, entities) that decode to text (off for the joins of split values, see split.py).
     """
     if (not batch_all and all(s.text.isascii() for s in segments)
             and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2
@@ -336,8 +337,9 @@ def scan_segments(engine: Engine, segments: Sequence[Segment], *, batch_all: boo
             _, start, i = batch[k]
             if f.end <= start + len(scan[i].text):
                 found[i].append(f._replace(start=f.start - start, end=f.end - start))
-    for i, fs in enumerate(_decoded_findings(engine, scan)):
-        found[i] += fs
+    if decode:
+        for i, fs in enumerate(_decoded_findings(engine, scan)):
+            found[i] += fs
     for i, n in enumerate(norms):
         if n is not None and n.changed and found[i]:
             found[i] = [f._replace(start=a, end=b) for f in found[i] for a, b in (n.original_span(f.start, f.end),)]

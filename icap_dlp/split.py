@@ -140,20 +140,21 @@ def find_splits(scan: Scan, joins: Sequence[_Join]) -> list[Split]:
     """Findings that cross a join (content items: validated, at a separator of the value)."""
     if not joins:
         return []
-    segments: list[Segment] = []
-    for j in joins:  # each join, then its left window alone (the right piece is in hand: see _place_splits)
-        segments += (Segment(j.left + j.sep + j.right, f"{j.left_loc}+{j.right_loc}", j.context),
-                     Segment(j.left, j.left_loc, j.context))
-    found = scan(segments)
+    found = scan([Segment(j.left + j.sep + j.right, f"{j.left_loc}+{j.right_loc}", j.context) for j in joins])
+    crossing = [[f for f in fs if f.start < len(j.left) and f.end > len(j.left) + len(j.sep)]
+                for j, fs in zip(joins, found, strict=True)]  # the rest is inside one piece: its own scan has it
+    if not any(crossing):
+        return []
+    # the left windows alone (the right piece is in hand: see inspection._place_splits)
+    lefts = [k for k, c in enumerate(crossing) if c]
+    own = dict(zip(lefts, scan([Segment(joins[k].left, joins[k].left_loc, joins[k].context) for k in lefts]),
+                   strict=True))
     out: list[Split] = []
     for k, j in enumerate(joins):
         a = len(j.left)
         b = a + len(j.sep)
-        own = found[2 * k + 1]
-        for f in found[2 * k]:
-            if not (f.start < a and f.end > b):
-                continue  # inside one piece: that piece's own scan has it
-            if any(g.start < a and f.start < g.end for g in own):
+        for f in crossing[k]:
+            if any(g.start < a and f.start < g.end for g in own[k]):
                 continue  # the left piece holds a finding of its own there ("bob@example.com" + "Thanks")
             joined = j.left + j.sep + j.right
             value = joined[f.start:f.end]

@@ -291,6 +291,8 @@ def main() -> int:
     ap.add_argument("--start", action="store_true", help="start icap-dlp on a free port first")
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--policy", default=None)
+    ap.add_argument("--checkout", default=None, help="--start: run the server from this source tree "
+                    "(the client stays this tree's)")
     ap.add_argument("--service", default=None, help="ICAP service name (default: respmod / reqmod)")
     ap.add_argument("--server-pid", type=int, default=None,
                     help="also report the server's CPU per request: this PID and its descendants "
@@ -304,7 +306,7 @@ def main() -> int:
     server = None
     port = args.port
     if args.start:
-        server, port = start_icap_dlp(args.workers, args.policy)
+        server, port = start_icap_dlp(args.workers, args.policy, checkout=args.checkout)
     try:
         res = measure(port, args.scenario, connections=args.connections, seconds=args.seconds,
                       preview=None if args.preview < 0 else args.preview, allow_204=not args.no204,

@@ -27,9 +27,12 @@ HERE = Path(__file__).resolve().parent
 
 def server_cpu(tree: Path, scenario: str, seconds: float, connections: int) -> float:
     """Server CPU ms per request of one run of bench_icap.py against a server started from ``tree``."""
-    env = {**os.environ, "PYTHONPATH": str(tree)}
+    # the server runs from ``tree``; the load generator is always this tree's (an older client may
+    # lack options the current bench_icap.py passes)
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     out = subprocess.run([sys.executable, str(HERE / "bench_icap.py"), "--start", "--workers", "1", "--json",
-                          "--connections", str(connections), "--seconds", str(seconds), "--scenario", scenario],
+                          "--connections", str(connections), "--seconds", str(seconds), "--scenario", scenario,
+                          "--checkout", str(tree)],
                          capture_output=True, text=True, env=env, cwd=tree, timeout=seconds + 120, check=True)
     return float(json.loads(out.stdout.strip().splitlines()[-1])["server_cpu_ms_per_req"])
 
