@@ -33,6 +33,14 @@ def texts_of(r: MessageResult) -> list[str]:
     return [c["text"] for c in json.loads(r.body or b"")["result"]["content"]]
 
 
+def default_policy_with(tmp_path: Path, old: str, new: str) -> Bundle:
+    """The embedded default policy with one change."""
+    text = default_policy_path().read_text()
+    assert old in text
+    (tmp_path / "p.yaml").write_text(text.replace(old, new))
+    return load_bundle(load_settings({"policy": str(tmp_path / "p.yaml")}, env={}))
+
+
 def inspect(body: bytes, bundle: Bundle = BUNDLE, content_type: str = "application/json") -> MessageResult:
     return inspect_message(bundle, CTX, body, content_type=content_type)
 
@@ -114,11 +122,8 @@ def test_a_finding_inside_one_item_is_not_reported_again_across_the_join() -> No
 
 
 def test_a_tag_operator_puts_the_whole_replacement_on_the_first_piece(tmp_path: Path) -> None:
-    text = default_policy_path().read_text().replace("CREDIT_CARD: {operator: mask, keep_last: 4}",
-                                                     "CREDIT_CARD: {operator: tag}")
-    assert "CREDIT_CARD: {operator: tag}" in text
-    (tmp_path / "p.yaml").write_text(text)
-    bundle = load_bundle(load_settings({"policy": str(tmp_path / "p.yaml")}, env={}))
+    bundle = default_policy_with(tmp_path, "CREDIT_CARD: {operator: mask, keep_last: 4}",
+                                 "CREDIT_CARD: {operator: tag}")
     r = inspect(items("Card: 4111 1111", "1111 1111 thanks"), bundle)
     assert texts_of(r) == ["Card: [CREDIT_CARD]", " thanks"]
 
@@ -160,11 +165,8 @@ def test_only_the_same_field_of_consecutive_events_is_joined() -> None:
 
 
 def test_sse_holdback_redacts_both_halves(tmp_path: Path) -> None:
-    text = default_policy_path().read_text().replace("settings:\n  mode: enforce\n",
-                                                     "settings:\n  mode: enforce\n  sse_holdback: 1\n")
-    assert "sse_holdback: 1" in text
-    (tmp_path / "p.yaml").write_text(text)
-    bundle = load_bundle(load_settings({"policy": str(tmp_path / "p.yaml")}, env={}))
+    bundle = default_policy_with(tmp_path, "settings:\n  mode: enforce\n",
+                                 "settings:\n  mode: enforce\n  sse_holdback: 1\n")
     stream = event("hello") + event(f"key {AWS[:8]}") + event(f"{AWS[8:]} done") + event("bye")
     r = inspect(stream, bundle, content_type="text/event-stream")
     assert event_data(r.body or b"") == ["hello", "key ", "[AWS_ACCESS_KEY_ID] done", "bye"]
