@@ -32,9 +32,10 @@ MAX_DECODED = 1 << 20  # bytes decoded per text
 # A base64 token starts after a character outside its alphabet (the lookbehind, '=' included)
 # with 16 characters of it ('=' excluded): exactly where _BASE64 can match.
 _WORD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-"
-_RUN_TABLE = bytes(0x61 if chr(i) in _WORD else 0x3D if i == 0x3D else 0x20 for i in range(256))
+_RUN_TABLE = bytes(0x61 if chr(i) in _WORD else 0x20 for i in range(256))
+_IN_RUN = 0x61
 _RUN = b"a" * MIN_BASE64
-_START = b" " + _RUN
+_GAP = b" "
 
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/_=-])(?:[A-Za-z0-9+/_-]{16,}={0,2}(?:\r?\n|\\n)?)+")
 # The %xx and entity tokens: a maximal run of characters other than these delimiters that holds
@@ -98,23 +99,30 @@ def encoded_tokens(text: str) -> list[Token]:
 
 
 def _base64_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Where ``_BASE64`` matches, left to right: tried only where 16 characters of its alphabet
-    follow one outside it (a run after ``=`` or inside a longer run is never a start)."""
+    """Where ``_BASE64`` matches, left to right: tried only at the start of a run of 16 characters
+    of its alphabet that follows a character outside it (after ``=`` or inside a longer run, the
+    lookbehind fails at every position of the run)."""
     data = text.encode("ascii") if text.isascii() else text.encode("ascii", "replace")  # one byte a character
-    runs = b" " + data.translate(_RUN_TABLE)  # runs[i] classifies text[i - 1]
+    runs = data.translate(_RUN_TABLE)
     find, match, binary = runs.find, _BASE64.match, _BINARY_HEX.match
-    pos = find(_START)
+    pos = find(_RUN)
     while pos >= 0:
-        if binary(text, pos) is not None:  # what _decode_base64 would reject, without Python work
-            pos = find(_START, pos + 1)  # (the match may be empty: a start lies beyond the hex run)
-            continue
-        m = match(text, pos)
-        if m is None:  # pragma: no cover - 16 characters of the alphabet after another match
-            pos += 1
+        if pos and (runs[pos - 1] == _IN_RUN or text[pos - 1] == "="):
+            pos = find(_GAP, pos)  # to the end of this run
+            if pos < 0:
+                return
+        elif binary(text, pos) is not None:  # what _decode_base64 would reject, without Python work
+            pos = find(_GAP, pos)  # the hex run is the whole token
+            if pos < 0:
+                return
         else:
-            yield m.span()
-            pos = m.end()
-        pos = find(_START, pos)
+            m = match(text, pos)
+            if m is None:  # pragma: no cover - 16 characters of the alphabet after another one match
+                pos += 1
+            else:
+                yield m.span()
+                pos = m.end()
+        pos = find(_RUN, pos)
 
 
 def _escape_spans(text: str, mark: str, escape: re.Pattern[str]) -> Iterator[tuple[int, int]]:
