@@ -134,15 +134,15 @@ def _escape_spans(text: str, mark: str, escape: re.Pattern[str]) -> Iterator[tup
         p = hit.start()
         if p < end:
             continue
-        start = p
-        while True:  # back to the run's start, a window at a time
-            lo = max(end, start - _BACK_WINDOW)
+        start, window = p, _BACK_WINDOW
+        while True:  # back to the run's start, in windows that double (linear in the run)
+            lo = max(end, start - window)
             found = _RUN_BACK.search(text, lo, start)
             assert found is not None  # the empty run at ``start`` matches
             if found.start() > lo or lo == end:
                 start = found.start()
                 break
-            start = lo
+            start, window = lo, window * 2
         end_m = _RUN_FORWARD.match(text, hit.end())
         assert end_m is not None
         end = end_m.end()
