@@ -98,7 +98,8 @@ _PIECES = [
     (b"clef: \xf0\x9d\x84\x9e and more text" + b"\xf0\x9d\x84").hex(),  # 3 bytes of 4 cut: still text
 ]
 _ids = st.binary(min_size=8, max_size=40).map(bytes.hex)
-_texts = st.lists(st.one_of(st.sampled_from(_PIECES), _ids, st.characters(min_codepoint=32, max_codepoint=126)),
+_texts = st.lists(st.one_of(st.sampled_from(_PIECES), _ids, st.characters(min_codepoint=32, max_codepoint=126),
+                            st.characters(), st.sampled_from("\x85\u2028\u3000\x0b\x1c\ufeff\U0001f600")),
                   max_size=40).map("".join)
 
 
