@@ -52,10 +52,12 @@ _HEX = re.compile(r"[0-9A-Fa-f]+")
 _UTF8_CHAR = (r"(?:0[1-9A-Fa-f]|[1-7][0-9A-Fa-f]|[CDcd][0-9A-Fa-f][89ABab][0-9A-Fa-f]"
               r"|[Ee][0-9A-Fa-f](?:[89ABab][0-9A-Fa-f]){2}|[Ff][0-7](?:[89ABab][0-9A-Fa-f]){3})")
 _HEX_UTF8 = re.compile(_UTF8_CHAR + "*")
-# A whole token (nothing after it that _BASE64 would take) of 32 to 8192 hex digits whose UTF-8
-# reading stops more than 3 bytes before its end: an id or digest, rejected in one match.
-_BINARY_HEX = re.compile(r"(?=(?:[0-9A-Fa-f]{2}){16,4096}(?![A-Za-z0-9+/_=\r\n\\-]))"
-                         + _UTF8_CHAR + r"*+(?![0-9A-Fa-f]{0,6}(?![A-Za-z0-9+/_=\r\n\\-]))")
+# A whole token (nothing after it that _BASE64 would take) of 32 hex digits to the bytes
+# looks_text reads whose UTF-8 reading stops more than 3 bytes before its end: an id or digest,
+# rejected in one match (a longer token takes _decode_base64's way).
+_NOT_IN_TOKEN = r"(?![A-Za-z0-9+/_=\r\n\\-])"
+_BINARY_HEX = re.compile(rf"(?=(?:[0-9A-Fa-f]{{2}}){{{MIN_HEX // 2},{SNIFF_BYTES}}}{_NOT_IN_TOKEN})"
+                         + _UTF8_CHAR + rf"*+(?![0-9A-Fa-f]{{0,6}}{_NOT_IN_TOKEN})")
 # Base64 characters that put a byte UTF-8 never starts with (80-BF, F8-FF) first: not hex digits.
 _NOT_FIRST = frozenset("ghijklmnopqrstuv+/-_")
 _B64_SNIFF = SNIFF_BYTES // 3 * 4 + 4  # base64 characters that decode to the bytes looks_text reads
