@@ -527,8 +527,9 @@ def wrong_check(rng: random.Random, value: str, check_at: int = -1) -> str:
     return value[:i] + rng.choice([x for x in pool if x != c]) + value[i + 1:]
 
 
-def same_length_decoys(rng: random.Random, value: str) -> list[str]:
-    """Dates, phone numbers and order numbers with the value's digit count and grouping."""
+def labelled_decoys(rng: random.Random, value: str) -> list[tuple[str, str]]:
+    """(kind, decoy): a date, phone-shaped numbers and an order number with the value's digit
+    count, and the value's own shape (letters and separators kept) with its digits drawn at random."""
     n = sum(c.isdigit() for c in value)
     out = []
     d = _birth(rng, 1990, 2024)
@@ -536,13 +537,104 @@ def same_length_decoys(rng: random.Random, value: str) -> list[str]:
              14: f"{d:%Y%m%d}{rng.randint(0, 235959):06d}", 10: f"{d:%Y-%m-%d}", 9: f"{d:%Y%m%d}{rng.randint(0, 9)}",
              11: f"{d:%Y%m%d}{rng.randint(0, 999):03d}", 13: f"{d:%Y%m%d}{rng.randint(0, 99999):05d}"}
     if n in dates:
-        out.append(dates[n])
+        out.append(("intl-date", dates[n]))
     if 9 <= n <= 13:
         phone = "0" + rng.choice("123456789") + _digits(rng, n - 2)
-        out.append(phone)
-        out.append(" ".join([phone[:3], phone[3:6], phone[6:]]))
+        out.append(("intl-phone-shaped", phone))
+        out.append(("intl-phone-shaped", " ".join([phone[:3], phone[3:6], phone[6:]])))
     if n >= 4:
-        out.append(str(rng.randint(1, 9)) + _digits(rng, n - 1))  # an order number
-    # the value's own shape (letters and separators kept), digits replaced at random
-    out.append("".join(rng.choice(DIGITS) if c.isdigit() else c for c in value))
+        out.append(("intl-order-number", str(rng.randint(1, 9)) + _digits(rng, n - 1)))
+    out.append(("intl-same-shape", "".join(rng.choice(DIGITS) if c.isdigit() else c for c in value)))
     return out
+
+
+def same_length_decoys(rng: random.Random, value: str) -> list[str]:
+    """Dates, phone numbers and order numbers with the value's digit count and grouping."""
+    return [v for _, v in labelled_decoys(rng, value)]
+
+
+# --- the labelled benchmark's held-out labels (icap_dlp/evaluate/generate.py) ---
+# Field names and label words a real export or form would carry, written apart from the tuning
+# contexts of KINDS (which the detectors were tuned on): per entity type, two field names (JSON
+# keys, CSV headers, ``key=`` log fields), two prose labels (the country's language where it has
+# one) and a Korean label, as a Korean company's records of its foreign staff and suppliers write
+# it (a Korean word, with the local term or acronym in parentheses where Korean records add it).
+HELDOUT_LABELS: dict[str, tuple[tuple[str, str], tuple[str, str], str]] = {
+    "UK_NINO": (("ni_no", "nino_number"), ("NI No.", "Nat. Insurance No."), "영국 국민보험번호(NI)"),
+    "UK_NHS": (("patient_nhs_no", "nhs_id"), ("NHS No.", "Patient NHS ID"), "NHS 번호"),
+    "UK_DRIVING_LICENCE": (("licence_number", "dvla_licence"), ("Driving Licence No.", "DVLA licence"),
+                           "영국 운전면허(driving licence)"),
+    "UK_POSTCODE": (("post_code", "address_postcode"), ("Post code", "Postcode"), "영국 우편번호(postcode)"),
+    "DE_TAX_ID": (("steuerliche_idnr", "de_tin"), ("Steuerliche Identifikationsnummer", "IdNr."),
+                  "독일 납세자번호(Steuer-ID)"),
+    "DE_TAX_NUMBER": (("st_nr", "finanzamt_steuernummer"), ("St.-Nr.", "Steuernummer (Finanzamt)"),
+                      "독일 세금번호(Steuernummer)"),
+    "DE_VAT_ID": (("ust_idnr", "vat_number"), ("USt-IdNr", "Umsatzsteuer-Identifikationsnummer"),
+                  "독일 부가세 번호(USt-IdNr.)"),
+    "DE_HEALTH_INSURANCE": (("kv_nummer", "krankenversichertennr"), ("Versichertennummer", "KV-Nr."),
+                            "독일 건강보험 번호(KVNR)"),
+    "DE_ID_CARD": (("ausweisnummer", "personalausweis_nr"), ("Personalausweisnummer", "Ausweis-Nr."),
+                   "독일 신분증 번호(Personalausweis)"),
+    "DE_SOCIAL_SECURITY": (("sv_nummer", "rentenversicherungsnummer"), ("SV-Nummer", "Rentenversicherungsnummer"),
+                           "독일 사회보장번호(SV-Nummer)"),
+    "ES_NIF": (("nif", "dni_numero"), ("NIF", "Número de DNI"), "스페인 신분증(DNI)"),
+    "ES_NIE": (("nie_numero", "numero_extranjero"), ("NIE", "Número de Identidad de Extranjero"),
+               "스페인 외국인 번호(NIE)"),
+    "IT_FISCAL_CODE": (("cod_fiscale", "codicefiscale"), ("Cod. Fiscale", "CF"), "이탈리아 납세번호(codice fiscale)"),
+    "IT_VAT_CODE": (("partita_iva", "p_iva"), ("P. IVA", "Partita I.V.A."), "이탈리아 부가세 번호(P.IVA)"),
+    "IT_IDENTITY_CARD": (("numero_carta_identita", "cie_numero"), ("Carta d'identità elettronica n.",
+                                                                   "Documento d'identità"),
+                         "이탈리아 신분증(carta d'identità)"),
+    "PL_PESEL": (("nr_pesel", "pesel_number"), ("Nr PESEL", "PESEL"), "폴란드 주민번호(PESEL)"),
+    "SE_PERSONNUMMER": (("pnr", "person_nr"), ("Pers.nr", "Personnr."), "스웨덴 개인번호(personnummer)"),
+    "SE_ORGANISATIONSNUMMER": (("org_nr", "organisationsnr"), ("Org.nr", "Organisationsnr"),
+                               "스웨덴 법인번호(org.nr)"),
+    "FI_PERSONAL_IDENTITY_CODE": (("henkilotunnus", "hetu_code"), ("Henkilötunnus", "HETU"),
+                                  "핀란드 개인식별번호(henkilötunnus)"),
+    "IN_AADHAAR": (("aadhaar_no", "uid_number"), ("Aadhaar No.", "UIDAI number"), "인도 아드하르(Aadhaar) 번호"),
+    "IN_PAN": (("pan_no", "income_tax_pan"), ("PAN No.", "Permanent Account Number"), "인도 PAN 번호"),
+    "IN_GSTIN": (("gst_no", "gstin_number"), ("GST No.", "GSTIN/UIN"), "인도 GST 번호"),
+    "IN_VOTER": (("epic_no", "voter_id_number"), ("EPIC No.", "Voter ID card"), "인도 선거인 카드(EPIC)"),
+    "SG_NRIC_FIN": (("nric_no", "fin_number"), ("NRIC/FIN", "NRIC No."), "싱가포르 신분증(NRIC)"),
+    "SG_UEN": (("uen_no", "company_uen"), ("UEN No.", "Company UEN"), "싱가포르 사업자번호(UEN)"),
+    "AU_TFN": (("tax_file_number", "tfn_no"), ("Tax File Number", "TFN"), "호주 납세자번호(TFN)"),
+    "AU_ABN": (("abn_no", "business_abn"), ("ABN", "Australian Business No."), "호주 사업자번호(ABN)"),
+    "AU_ACN": (("acn_no", "company_acn"), ("ACN", "Australian Company No."), "호주 법인번호(ACN)"),
+    "AU_MEDICARE": (("medicare_no", "medicare_card_number"), ("Medicare No.", "Medicare card"),
+                    "호주 메디케어(Medicare) 번호"),
+    "JP_MY_NUMBER": (("kojin_bango", "mynumber"), ("個人番号（マイナンバー）", "マイナンバー"),  # noqa: RUF001
+                     "일본 마이넘버"),
+    "CN_RESIDENT_ID": (("id_card_no", "shenfenzheng"), ("身份证号", "居民身份证"), "중국 신분증번호"),
+    "TH_NATIONAL_ID": (("thai_id", "citizen_id"), ("เลขบัตรประชาชน", "Thai citizen ID"), "태국 신분증번호"),
+    "CA_SIN": (("sin_no", "social_insurance_number"), ("SIN", "NAS (numéro d'assurance sociale)"),
+               "캐나다 사회보험번호(SIN)"),
+    "US_DRIVER_LICENSE": (("dl_number", "drivers_license_no"), ("Driver License #", "DL No."),
+                          "미국 운전면허번호(driver license)"),
+    "US_NPI": (("npi_number", "provider_npi"), ("NPI #", "Provider NPI"), "미국 의료인 번호(NPI)"),
+    "NG_NIN": (("nin_no", "national_identification_number"), ("NIN", "National Identification Number"),
+               "나이지리아 국민식별번호(NIN)"),
+    "ZA_ID": (("id_number", "sa_id_no"), ("ID No.", "SA ID number"), "남아공 신분증(ID number)"),
+    "TR_NATIONAL_ID": (("tc_kimlik", "tckn_no"), ("TC Kimlik No", "T.C. Kimlik Numarası"),  # noqa: RUF001
+                       "터키 신분번호(TC Kimlik)"),
+    "CRYPTO_WALLET": (("wallet_address", "payout_wallet"), ("Wallet", "BTC/ETH address"), "암호화폐 지갑 주소"),
+}
+
+# Korean names of the countries, for the Korean records of the tuning split (``일본 직원`` ...).
+KO_COUNTRY = {"UK": "영국", "DE": "독일", "ES": "스페인", "IT": "이탈리아", "PL": "폴란드",
+              "SE": "스웨덴", "FI": "핀란드", "IN": "인도", "SG": "싱가포르", "AU": "호주",
+              "JP": "일본", "CN": "중국", "TH": "태국", "CA": "캐나다", "US": "미국",
+              "NG": "나이지리아", "ZA": "남아공", "TR": "터키", "CRYPTO": "해외"}
+
+# The benchmark's international entity types: every KIND but URL, which no shipped policy redacts
+# (a URL is not personal data; credentials inside one are, and have their own detectors).
+BENCH_KINDS = tuple(k for k in KINDS if k.entity_type != "URL")
+
+
+def country(entity_type: str) -> str:
+    return entity_type.split("_", 1)[0]
+
+
+COUNTRIES: dict[str, tuple[Kind, ...]] = {}
+for _k in BENCH_KINDS:
+    COUNTRIES[country(_k.entity_type)] = (*COUNTRIES.get(country(_k.entity_type), ()), _k)
+del _k

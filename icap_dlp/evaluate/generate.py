@@ -34,11 +34,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from icap_dlp.evaluate import _intl
 from icap_dlp.evaluate._corpus import Case, Label, dump_cases
 
 TYPES_STRUCTURED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN", "KR_RRN", "PRIVATE_IP")
 TYPES_CREDENTIAL = ("AWS_ACCESS_KEY_ID", "GITHUB_TOKEN", "PASSWORD")
 TYPES_NAMES = ("PERSON", "STREET_ADDRESS", "KR_PERSON_NAME")
+# National, tax and health identifiers of other countries (detectors/uk.yaml, eu.yaml, apac.yaml ...)
+TYPES_INTL = tuple(k.entity_type for k in _intl.BENCH_KINDS)
 
 _AREA = (201, 202, 206, 212, 213, 303, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702, 713, 718, 805, 917)
 
@@ -72,6 +75,7 @@ class Gen:
         self.fakers = {loc: Faker(loc) for loc in ("en_US", "ko_KR", "de_DE", "fr_FR", "nl_NL")}
         for i, f in enumerate(self.fakers.values()):
             f.seed_instance(seed * 31 + i)
+        self._intl_next = 0
 
     @property
     def en(self) -> Any:
@@ -161,6 +165,24 @@ class Gen:
     def password(self) -> str:
         alphabet = string.ascii_letters + string.digits + "!#%^*-_"
         return "".join(self.rng.choice(alphabet) for _ in range(self.rng.randint(14, 22)))
+
+    def intl_country(self) -> tuple[str, tuple[_intl.Kind, ...]]:
+        """The next country (round robin, so every identifier type gets its share of cases)."""
+        names = list(_intl.COUNTRIES)
+        name = names[self._intl_next % len(names)]
+        self._intl_next += 1
+        return name, _intl.COUNTRIES[name]
+
+    def intl_decoys(self, kind: _intl.Kind, value: str) -> list[tuple[str, str]]:
+        """(kind, value) look-alikes of one identifier: the value with its check character changed
+        (where it has one), and a date, an order number or a phone-shaped number of its length."""
+        out = [("intl-bad-check", _intl.wrong_check(self.rng, value, kind.check_at))] if kind.checked else []
+        # The value's shape with random digits is a valid identifier when it has no check
+        # character (or passes by chance): never a look-alike here.
+        same_length = [x for x in _intl.labelled_decoys(self.rng, value) if x[0] != "intl-same-shape"]
+        if same_length:
+            out.append(self.rng.choice(same_length))
+        return out
 
     # -- look-alikes -----------------------------------------------------------------------
     def uuid(self) -> str:
@@ -369,10 +391,179 @@ def html_page(g: Gen) -> Doc:
     return d
 
 
+# -- national, tax and health identifiers of other countries -----------------------------------
+# Tuning templates write the contexts the detectors were tuned on (_intl.KINDS); the held-out ones
+# write _intl.HELDOUT_LABELS, which nobody tunes on. Each case holds the identifiers of one country
+# (an HR, payroll or supplier record lists several), and beside each its look-alikes under neutral
+# fields: the same value with a wrong check character, dates, order and phone-shaped numbers of the
+# same length.
+_NEUTRAL_KEYS = {"intl-bad-check": ("previous_ref", "old_ticket"), "intl-date": ("updated", "batch_date"),
+                 "intl-order-number": ("order_id", "invoice_no"), "intl-phone-shaped": ("tracking_no", "parcel")}
+_KO_NEUTRAL = {"intl-bad-check": "이전 참조번호", "intl-date": "처리일", "intl-order-number": "주문번호",
+               "intl-phone-shaped": "송장번호"}
+
+
+def _json_key(kind: _intl.Kind) -> str | None:
+    """The field name of the kind's JSON tuning context (``{"nino": "{v}"}`` -> nino)."""
+    for c in kind.contexts:
+        if c.startswith("{{"):
+            return c[3:c.index('"', 3)]
+    return None
+
+
+def _prose(kind: _intl.Kind, i: int) -> str:
+    texts = [c for c in kind.contexts if not c.startswith("{{")]
+    return texts[i % len(texts)]
+
+
+def _intl_people(g: Gen) -> tuple[str, tuple[_intl.Kind, ...], int]:
+    name, kinds = g.intl_country()
+    return name, kinds, g.rng.randint(2, 3)
+
+
+def intl_hr_ticket(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    lines = [f"HR onboarding ticket {d.lk('uuid', g.uuid())} ({name} entity)", ""]
+    for p in range(people):
+        lines.append(f"Employee {p + 1}:")
+        for k in kinds:
+            lines.append("  " + _prose(k, p + g.rng.randint(0, 3)).format(v=d.s(k.entity_type, k.make(g.rng))))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                lines.append("  " + g.rng.choice(_intl.NEUTRAL).format(v=d.lk(kind, v)))
+    lines.append(f"Opened {d.lk('timestamp', g.timestamp())}")
+    d.text = "\n".join(lines)
+    return d
+
+
+def intl_hr_json(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    staff = []
+    for p in range(people):
+        rec: dict[str, Any] = {"employee_id": f"E{g.rng.randint(10000, 99999)}", "country": name}
+        for k in kinds:
+            key = _json_key(k)
+            value = d.s(k.entity_type, k.make(g.rng))
+            if key:
+                rec[key] = value
+            else:
+                rec.setdefault("notes", []).append(_prose(k, p).format(v=value))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                rec.setdefault(_NEUTRAL_KEYS[kind][0], []).append(d.lk(kind, v))
+        staff.append(rec)
+    d.record = {"employees": staff, "synced_at": d.lk("timestamp", g.timestamp())}
+    return d
+
+
+def intl_korean_memo(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    lines = [f"{_intl.KO_COUNTRY[name]} 법인 직원 서류 확인 결과입니다."]
+    for p in range(people):
+        for k in kinds:
+            lines.append(f"- {p + 1}번 직원: " + _prose(k, p).format(v=d.s(k.entity_type, k.make(g.rng))))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                lines.append(f"- {_KO_NEUTRAL[kind]} {d.lk(kind, v)} 건은 처리 완료")
+    d.text = "\n".join(lines)
+    return d
+
+
+def intl_payroll_csv(g: Gen) -> Doc:
+    d = Doc(mime="text/csv")
+    _, kinds, people = _intl_people(g)
+    col = g.rng.randint(0, 1)
+    rows = [",".join(["employee_id", *(_intl.HELDOUT_LABELS[k.entity_type][0][col] for k in kinds),
+                      "order_id", "invoice_no", "updated"])]
+    for _ in range(people):
+        cells = [f"E{g.rng.randint(10000, 99999)}"]
+        decoys: dict[str, list[tuple[str, str]]] = {}
+        for k in kinds:
+            cells.append(d.s(k.entity_type, k.make(g.rng)))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                column = {"intl-date": "updated", "intl-order-number": "order_id"}.get(kind, "invoice_no")
+                decoys.setdefault(column, []).append((kind, v))
+        for column in ("order_id", "invoice_no", "updated"):  # one look-alike per cell
+            pool = decoys.get(column)
+            cells.append(d.lk(*g.rng.choice(pool)) if pool else "")
+        rows.append(",".join(f'"{c}"' if "," in c else c for c in cells))
+    d.text = "\n".join(rows) + "\n"
+    return d
+
+
+def intl_hr_export(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    col = g.rng.randint(0, 1)
+    records = []
+    for _ in range(people):
+        rec: dict[str, Any] = {"id": d.lk("uuid", g.uuid()), "country_code": name}
+        for k in kinds:
+            rec[_intl.HELDOUT_LABELS[k.entity_type][0][col]] = d.s(k.entity_type, k.make(g.rng))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                rec.setdefault(_NEUTRAL_KEYS[kind][1], []).append(d.lk(kind, v))
+        records.append(rec)
+    d.record = {"data": {"records": records, "page": 1, "exported_at": d.lk("timestamp", g.timestamp())},
+                "schema_version": d.lk("version", g.version())}
+    return d
+
+
+def intl_audit_log(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    lines = []
+    for _ in range(people):
+        emp = f"E{g.rng.randint(10000, 99999)}"
+        for k in kinds:
+            keys, labels, _ = _intl.HELDOUT_LABELS[k.entity_type]
+            value = d.s(k.entity_type, k.make(g.rng))
+            ts = d.lk("timestamp", g.timestamp())
+            lines.append(g.rng.choice((f"{ts} INFO hr.sync emp={emp} country={name} {keys[0]}={value}",
+                                       f'{ts} INFO kyc.verify emp={emp} msg="{labels[0]} {value} verified"')))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                lines.append(f"{d.lk('timestamp', g.timestamp())} DEBUG billing emp={emp} "
+                             f"{_NEUTRAL_KEYS[kind][0]}={d.lk(kind, v)} trace={d.lk('hex-id', g.sha256()[:16])}")
+    d.text = "\n".join(lines)
+    return d
+
+
+def intl_case_note(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    parts = [f"Case {d.lk('uuid', g.uuid())}: document check for the {name} payroll."]
+    for p in range(people):
+        for k in kinds:
+            label = _intl.HELDOUT_LABELS[k.entity_type][1][(p + 1) % 2]
+            parts.append(f"The customer confirmed {label} {d.s(k.entity_type, k.make(g.rng))}.")
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                parts.append(f"Refund ref. {d.lk(kind, v)} was closed.")
+    d.text = " ".join(parts)
+    return d
+
+
+def intl_korean_hr(g: Gen) -> Doc:
+    d = Doc(mime="text/markdown")
+    name, kinds, people = _intl_people(g)
+    rows = [f"## {_intl.KO_COUNTRY[name]} 국적 직원 등록 현황", ""]
+    for p in range(people):
+        for k in kinds:
+            rows.append(f"- 직원 {p + 1}의 {_intl.HELDOUT_LABELS[k.entity_type][2]}: "
+                        f"{d.s(k.entity_type, k.make(g.rng))}")
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                rows.append(f"- {_KO_NEUTRAL[kind]}: {d.lk(kind, v)}")
+    d.text = "\n".join(rows) + "\n"
+    return d
+
+
 TUNING: dict[str, Template] = {"crm-json": crm_json, "crm-csv": crm_csv, "app-log": app_log, "env-dump": env_dump,
-                               "korean-prose": korean_prose, "docs-with-cert": docs_with_cert}
+                               "korean-prose": korean_prose, "docs-with-cert": docs_with_cert,
+                               "intl-hr-ticket": intl_hr_ticket, "intl-hr-json": intl_hr_json,
+                               "intl-korean-memo": intl_korean_memo}
 HELDOUT: dict[str, Template] = {"crm-prose": crm_prose, "sql-rows": sql_rows, "git-log": git_log,
-                                "yaml-config": yaml_config, "korean-table": korean_table, "html-page": html_page}
+                                "yaml-config": yaml_config, "korean-table": korean_table, "html-page": html_page,
+                                "intl-payroll-csv": intl_payroll_csv, "intl-hr-export": intl_hr_export,
+                                "intl-audit-log": intl_audit_log, "intl-case-note": intl_case_note,
+                                "intl-korean-hr": intl_korean_hr}
 CONTAINERS = ("text", "structured", "resource", "sse", "batch", "gzip")
 
 
