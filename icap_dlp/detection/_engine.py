@@ -264,7 +264,8 @@ def _gate_words(ctx: Context | None) -> tuple[str, ...]:
     # through str.lower() but not through Hyperscan's ASCII-only caseless mode.
     if any(not ch.isascii() and ch.lower() != ch.upper() for w in words for ch in w):
         return ()
-    return words
+    # a field name or CSV header writes the words with _ or - (``tax_file``, ``tax-file``)
+    return tuple(dict.fromkeys(v for w in words for v in (w, w.replace(" ", "_"), w.replace(" ", "-"))))
 
 
 def _files(path: Path) -> list[Path]:
@@ -459,6 +460,42 @@ def _chars_from_bytes(data: bytes, spans: dict[int, list[tuple[int, int]]]) -> d
     return {i: [(to_char[a], to_char[b]) for a, b in ss] for i, ss in spans.items()}
 
 
+def _separator_forms(anchor: str) -> str:
+    """An anchor whose spaces also match ``_`` and ``-``: field names and CSV headers write
+    ``ni_no`` and ``tax-file-number`` for the words ``ni no`` and ``tax file``."""
+    out, depth, escaped = [], 0, False
+    for ch in anchor:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+        elif ch == " " and not depth:
+            out.append("[ _-]")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _header_hit(text: str, start: int) -> bool:
+    """Whether ``start`` lies in the header line of a delimited table (CSV, TSV, a Markdown
+    table): a line with a delimiter followed by a line with as many of it."""
+    ls = text.rfind("\n", 0, start) + 1
+    le = text.find("\n", start)
+    if le < 0 or le - ls > 4096:
+        return False
+    line = text[ls:le]
+    delim = max(",\t;|", key=line.count)
+    count = line.count(delim)
+    if not count:
+        return False
+    ne = text.find("\n", le + 1)
+    return text.count(delim, le + 1, len(text) if ne < 0 else ne) == count
+
+
 def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
     """Merged [start - size, end + size] windows around anchor matches, within [0, limit]."""
     out: list[tuple[int, int]] = []
@@ -583,9 +620,14 @@ class Engine:
         for i, c in enumerate(self.regex_detectors):
             for w in {*c.keywords, *c.required_words}:
                 self._gated_by[w] = (*self._gated_by.get(w, ()), i)
+        anchor_forms = [_separator_forms(c.spec.anchor or "") for c in anchored]
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
-                                   [c.spec.anchor or "" for c in anchored])
+                                   anchor_forms)
+        # An anchor in the key a value sits under (``{"aadhaar": "2345 6789 0124"}``) opens the
+        # whole value, as a context word there counts as one beside it.
+        self._anchor_rx = [re.compile(a, re.IGNORECASE) for a in anchor_forms]
+        self._key_anchor_cache: dict[str, frozenset[int]] = {}
         if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
             V.warm_up_phone()  # import libphonenumber now, not on the first request
         ner = ner or NerConfig()
@@ -649,13 +691,25 @@ class Engine:
             found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in context)
         return found
 
+    def _key_anchors(self, key: str) -> frozenset[int]:
+        found = self._key_anchor_cache.get(key)
+        if found is None:
+            if len(self._key_anchor_cache) > 4096:
+                self._key_anchor_cache.clear()
+            found = self._key_anchor_cache[key] = frozenset(
+                i for i, rx in enumerate(self._anchor_rx) if rx.search(key))
+        return found
+
     def _scan_regex(self, text: str, resolve: bool = True, key: str = "") -> list[Finding]:
         if not text:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
-        if key:  # keywords and required words in the key the text sits under count as present
+        key_anchors: frozenset[int] = frozenset()
+        if key:  # keywords, required words and anchors in the key the text sits under count as present
             present = present | self._context_keywords(key)
-        if not present and longest_digits < self._digit_floor and anchors is not None and not anchors:
+            key_anchors = self._key_anchors(key)
+        if (not present and longest_digits < self._digit_floor and anchors is not None and not anchors
+                and not key_anchors):
             return []  # no detector's gate is met: none can match
         found: list[Finding] = []
         n = len(text)
@@ -678,11 +732,13 @@ class Engine:
             if longest_digits < min_digits:
                 continue
             spans = [(0, n)]
-            if anchors is not None and anchor >= 0:
+            if anchors is not None and anchor >= 0 and anchor not in key_anchors:
                 hits = anchors.get(anchor)
                 if not hits:
                     continue
-                spans = _windows(hits, c.spec.anchor_window, n)
+                # An anchor in a table's header line covers its column, however far down.
+                spans = ([(hits[0][0], n)] if any(_header_hit(text, h[0]) for h in hits)
+                         else _windows(hits, c.spec.anchor_window, n))
             for p in c.patterns:
                 rx = p.rx
                 fast = p.fast_window
@@ -757,7 +813,8 @@ class Engine:
                 # dearer than the window, and a mere boost does not need it.
                 label = structure.label(start, end)
                 if label:
-                    seen = _words_in(c, label)
+                    # field names write words with _ and - (``nhs_no``, ``tax-file-number``)
+                    seen = _words_in(c, label) or _words_in(c, label.replace("_", " ").replace("-", " "))
                     if seen:
                         why += "; label"
             if seen:
