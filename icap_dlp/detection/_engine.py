@@ -462,9 +462,10 @@ def _chars_from_bytes(data: bytes, spans: dict[int, list[tuple[int, int]]]) -> d
 
 def _separator_forms(anchor: str) -> str:
     """An anchor whose spaces also match ``_`` and ``-``: field names and CSV headers write
-    ``ni_no`` and ``tax-file-number`` for the words ``ni no`` and ``tax file``."""
+    ``ni_no`` and ``tax-file-number`` for the words ``ni no`` and ``tax file``, and
+    ``business_abn,`` for ``abn ``."""
     out, depth, escaped = [], 0, False
-    for ch in anchor:
+    for i, ch in enumerate(anchor):
         if escaped:
             escaped = False
         elif ch == "\\":
@@ -474,10 +475,17 @@ def _separator_forms(anchor: str) -> str:
         elif ch == "]" and depth:
             depth -= 1
         elif ch == " " and not depth:
-            out.append("[ _-]")
+            # a trailing space (``abn |``: the word ends there) also matches the name's end
+            out.append("(?:[ _-]|\\b)" if i + 1 == len(anchor) or anchor[i + 1] in "|)" else "[ _-]")
             continue
         out.append(ch)
     return "".join(out)
+
+
+def _label_words(label: str) -> str:
+    """A label's words as prose writes them: ``business_abn`` -> `` business abn `` (spaces for
+    _ and -, and at both ends, so ``abn `` and ``pan:``-style words see the name's end)."""
+    return " " + label.replace("_", " ").replace("-", " ").replace("\0", " \0 ") + " "
 
 
 def _header_hit(text: str, start: int) -> bool:
@@ -737,7 +745,7 @@ class Engine:
                 if not hits:
                     continue
                 # An anchor in a table's header line covers its column, however far down.
-                spans = ([(hits[0][0], n)] if any(_header_hit(text, h[0]) for h in hits)
+                spans = ([(hits[0][0], n)] if any(_header_hit(text, h[1] - 1) for h in hits)
                          else _windows(hits, c.spec.anchor_window, n))
             for p in c.patterns:
                 rx = p.rx
@@ -814,7 +822,7 @@ class Engine:
                 label = structure.label(start, end)
                 if label:
                     # field names write words with _ and - (``nhs_no``, ``tax-file-number``)
-                    seen = _words_in(c, label) or _words_in(c, label.replace("_", " ").replace("-", " "))
+                    seen = _words_in(c, label) or _words_in(c, _label_words(label))
                     if seen:
                         why += "; label"
             if seen:
