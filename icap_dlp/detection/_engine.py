@@ -264,8 +264,11 @@ def _gate_words(ctx: Context | None) -> tuple[str, ...]:
     # through str.lower() but not through Hyperscan's ASCII-only caseless mode.
     if any(not ch.isascii() and ch.lower() != ch.upper() for w in words for ch in w):
         return ()
-    # a field name or CSV header writes the words with _ or - (``tax_file``, ``tax-file``)
-    return tuple(dict.fromkeys(v for w in words for v in (w, w.replace(" ", "_"), w.replace(" ", "-"))))
+    # a field name or CSV header writes the words with _ or - (``tax_file``, ``tax-file``), and
+    # a word that ends in a space (``abn ``) ends a header cell too (``business_abn,``)
+    forms = [v for w in words for v in (w, w.replace(" ", "_"), w.replace(" ", "-"))]
+    forms += [w[:-1] + d for w in words if w.endswith(" ") for d in ',;|\t"']
+    return tuple(dict.fromkeys(forms))
 
 
 def _files(path: Path) -> list[Path]:
@@ -696,7 +699,8 @@ class Engine:
         if found is None:
             if len(self._context_cache) > 4096:
                 self._context_cache.clear()
-            found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in context)
+            ended = context + " "  # the key's last name ends there (``abn `` in ``business_abn``)
+            found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in ended)
         return found
 
     def _key_anchors(self, key: str) -> frozenset[int]:
