@@ -491,11 +491,11 @@ def _label_words(label: str) -> str:
     return " " + label.replace("_", " ").replace("-", " ").replace("\0", " \0 ") + " "
 
 
-def _header_hit(text: str, start: int) -> bool:
-    """Whether ``start`` lies in the header line of a delimited table (CSV, TSV, a Markdown
-    table): a line with a delimiter followed by a line with as many of it."""
-    ls = text.rfind("\n", 0, start) + 1
-    le = text.find("\n", start)
+def _header_hit(text: str, at: int) -> bool:
+    """Whether ``at`` lies in the header line of a delimited table (CSV, TSV, a Markdown table):
+    a line with a delimiter, followed by a line with as many of it and not preceded by one."""
+    ls = text.rfind("\n", 0, at) + 1
+    le = text.find("\n", at)
     if le < 0 or le - ls > 4096:
         return False
     line = text[ls:le]
@@ -504,7 +504,10 @@ def _header_hit(text: str, start: int) -> bool:
     if not count:
         return False
     ne = text.find("\n", le + 1)
-    return text.count(delim, le + 1, len(text) if ne < 0 else ne) == count
+    if text.count(delim, le + 1, len(text) if ne < 0 else ne) != count:
+        return False
+    ps = text.rfind("\n", 0, ls - 1) + 1 if ls else -1
+    return ps < 0 or text.count(delim, ps, ls - 1) != count
 
 
 def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
@@ -748,9 +751,10 @@ class Engine:
                 hits = anchors.get(anchor)
                 if not hits:
                     continue
-                # An anchor in a table's header line covers its column, however far down.
-                spans = ([(hits[0][0], n)] if any(_header_hit(text, h[1] - 1) for h in hits)
-                         else _windows(hits, c.spec.anchor_window, n))
+                spans = _windows(hits, c.spec.anchor_window, n)
+                # A label anchor in a table's header line covers its column, however far down.
+                if required and spans[-1][1] < n and any(_header_hit(text, h[1] - 1) for h in hits):
+                    spans = [(spans[0][0], n)]
             for p in c.patterns:
                 rx = p.rx
                 fast = p.fast_window
