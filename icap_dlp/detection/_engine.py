@@ -491,6 +491,35 @@ def _label_words(label: str) -> str:
     return " " + label.replace("_", " ").replace("-", " ").replace("\0", " \0 ") + " "
 
 
+def _own_words(p: CompiledPattern, text: str, start: int, end: int, w: int, seen: list[str]) -> list[str]:
+    """The context words beside a value that label it rather than a neighbour: a word belongs to
+    the nearest value of the pattern (``NIN 10689775028. Refund ref. 69498807714``: ``NIN`` is
+    the first number's), a word after the value never crosses a line, and a word on an earlier
+    line does not count for a value whose own line has a label (``주문번호: 2290250`` under
+    ``운전면허번호: I2641011``)."""
+    rx = p.rx
+    lo = start - w if start > w else 0
+    before = text[lo:start].lower()
+    after = text[end:end + w].lower()
+    ls = text.rfind("\n", 0, start) + 1
+    own_label = ls > lo and any(ch in text[ls:start] for ch in ":=")
+    nl_after = after.find("\n")
+    out = []
+    for word in seen:
+        q = before.rfind(word)
+        if q >= 0:
+            qa = lo + q + len(word)
+            if not (own_label and qa <= ls) and rx.search(text, qa, start) is None:
+                out.append(word)
+                continue
+        q = after.find(word)
+        if q >= 0 and (nl_after < 0 or q < nl_after):
+            qa = end + q
+            if rx.search(text, end, qa) is None and rx.search(text, qa + len(word), qa + len(word) + w) is None:
+                out.append(word)
+    return out
+
+
 def _header_hit(text: str, at: int) -> bool:
     """Whether ``at`` lies in the header line of a delimited table (CSV, TSV, a Markdown table):
     a line with a delimiter, followed by a line with as many of it and not preceded by one."""
@@ -822,6 +851,8 @@ class Engine:
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
             seen = _words_in(c, around)
+            if seen and (ctx.required or p.context_required):
+                seen = _own_words(p, text, start, end, w, seen)
             if not seen and (ctx.required or p.context_required or which == 4):
                 # The label of the value's structure (JSON key, CSV header, key= line, HTML
                 # header) counts like a word beside it. Looked up only where it decides whether
