@@ -179,7 +179,10 @@ class Gen:
         out = [("intl-bad-check", _intl.wrong_check(self.rng, value, kind.check_at))] if kind.checked else []
         # The value's shape with random digits is a valid identifier when it has no check
         # character (or passes by chance): never a look-alike here.
-        same_length = [x for x in _intl.labelled_decoys(self.rng, value) if x[0] != "intl-same-shape"]
+        # ... nor is a bare 01x number of 10-11 digits (a Korean mobile number, 010-1234-5678
+        # written without its hyphens).
+        same_length = [x for x in _intl.labelled_decoys(self.rng, value) if x[0] != "intl-same-shape"
+                       and not (x[0] == "intl-phone-shaped" and x[1].startswith("01"))]
         if same_length:
             out.append(self.rng.choice(same_length))
         return out
