@@ -407,10 +407,11 @@ _KO_NEUTRAL = {"intl-bad-check": "이전 참조번호", "intl-date": "처리일"
 
 
 def _json_key(kind: _intl.Kind) -> str | None:
-    """The field name of the kind's JSON tuning context (``{"nino": "{v}"}`` -> nino)."""
+    """The field name of the value in the kind's JSON tuning context (``{"nino": "{v}"}`` -> nino)."""
     for c in kind.contexts:
         if c.startswith("{{"):
-            return c[3:c.index('"', 3)]
+            head = c[:c.index('": "{v}"')]
+            return head[head.rindex('"') + 1:]
     return None
 
 
