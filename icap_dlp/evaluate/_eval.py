@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icap_dlp import content
-from icap_dlp.evaluate._corpus import Case
+from icap_dlp.evaluate._corpus import Case, Label
 from icap_dlp.model import Direction, RequestContext
 
 _MAX_DEPTH = 4
@@ -91,8 +91,8 @@ class Report:
     missed: list[tuple[str, str, str]] = field(default_factory=list)  # case id, type, masked value
     destroyed: list[tuple[str, str, str]] = field(default_factory=list)
     decisions: Counter[str] = field(default_factory=Counter)
-    # (labelled type, reported type): an acted-on finding of another type on a sensitive value
-    # (a Canadian SIN reported as a US SSN is removed, but under the wrong type for per-type
+    # (labelled type, reported type): a sensitive value acted on under other types only, never its
+    # own (a Canadian SIN reported as a US SSN is removed, but under the wrong type for per-type
     # policies and audit statistics)
     confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
     # (look-alike kind, reported type): which detectors take the look-alikes
@@ -232,6 +232,7 @@ def evaluate(cases: Sequence[Case], inspect: Inspect, policy: str = "") -> Repor
         rep.cases += 1
         if res is not None:
             rep.decisions[res.decision.action.value] += 1
+            reported: dict[Label, set[str]] = {}  # sensitive value -> types acted on over it
             for text, f in _acted(res):
                 s = rep.type(f.entity_type)
                 s.findings += 1
@@ -239,10 +240,13 @@ def evaluate(cases: Sequence[Case], inspect: Inspect, policy: str = "") -> Repor
                 covered = [x for x in case.sensitive if x.value in span or span in x.value]
                 if covered:
                     s.true_findings += 1
-                if not any(x.type == f.entity_type for x in covered):
-                    rep.confusion.update((x.type, f.entity_type) for x in {x.type: x for x in covered}.values())
+                for x in covered:
+                    reported.setdefault(x, set()).add(f.entity_type)
                 rep.destroyed_by.update({(x.type, f.entity_type) for x in case.lookalikes
                                          if x.value in span or span in x.value})
+            for x, types in reported.items():
+                if x.type not in types:
+                    rep.confusion.update((x.type, t) for t in types)
         for x in case.sensitive:
             s = rep.type(x.type)
             s.total += 1

@@ -603,13 +603,17 @@ def make_case(g: Gen, n: int, name: str, template: Template, split: str) -> Case
                 template=name, split=split, sensitive=tuple(doc.sensitive), lookalikes=tuple(doc.lookalikes))
 
 
-def generate(seed: int, cases: int, split: str = "all") -> list[Case]:
-    """``cases`` cases drawn round-robin from the templates of ``split`` (tuning, heldout, all)."""
+def generate(seed: int, cases: int, split: str = "all", prefix: str = "") -> list[Case]:
+    """``cases`` cases drawn round-robin from the templates of ``split`` (tuning, heldout, all)
+    whose names start with ``prefix`` (``intl-``: the international identifiers only)."""
     g = Gen(seed)
     chosen = [(n, t, "tuning") for n, t in TUNING.items()] if split in ("tuning", "all") else []
     chosen += [(n, t, "heldout") for n, t in HELDOUT.items()] if split in ("heldout", "all") else []
-    if not chosen:
+    if split not in ("tuning", "heldout", "all"):
         raise ValueError(f"unknown split {split!r} (tuning, heldout, all)")
+    chosen = [c for c in chosen if c[0].startswith(prefix)]
+    if not chosen:
+        raise ValueError(f"no template of split {split!r} starts with {prefix!r}")
     return [make_case(g, i, *chosen[i % len(chosen)]) for i in range(cases)]
 
 
@@ -619,8 +623,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cases", type=int, default=400)
     ap.add_argument("--split", choices=("tuning", "heldout", "all"), default="all")
+    ap.add_argument("--templates", default="", metavar="PREFIX", help="only the templates named PREFIX... (intl-)")
     args = ap.parse_args(argv)
-    dump_cases(generate(args.seed, args.cases, args.split), args.out)
+    dump_cases(generate(args.seed, args.cases, args.split, args.templates), args.out)
     return 0
 
 
