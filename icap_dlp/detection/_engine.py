@@ -267,7 +267,7 @@ def _gate_words(ctx: Context | None) -> tuple[str, ...]:
     # a field name or CSV header writes the words with _ or - (``tax_file``, ``tax-file``), and
     # a word that ends in a space (``abn ``) ends a header cell too (``business_abn,``)
     forms = [v for w in words for v in (w, w.replace(" ", "_"), w.replace(" ", "-"))]
-    forms += [w[:-1] + d for w in words if w.endswith(" ") for d in ',;|\t"']
+    forms += [w[:-1] + d for w in words if w.endswith(" ") for d in ',;|\t"\r\n']
     return tuple(dict.fromkeys(forms))
 
 
