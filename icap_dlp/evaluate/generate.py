@@ -425,18 +425,25 @@ def _intl_people(g: Gen) -> tuple[str, tuple[_intl.Kind, ...], int]:
     return name, kinds, g.rng.randint(2, 3)
 
 
+def _intl_lines(g: Gen, d: Doc, kinds: tuple[_intl.Kind, ...], people: int,
+                value_line: Callable[[int, _intl.Kind, str], str], decoy_line: Callable[[str, str], str]) -> list[str]:
+    """Per person and identifier: a line with the labelled value, then one per labelled look-alike."""
+    lines = []
+    for p in range(people):
+        for k in kinds:
+            lines.append(value_line(p, k, d.s(k.entity_type, k.make(g.rng))))
+            lines += [decoy_line(kind, d.lk(kind, v)) for kind, v in g.intl_decoys(k, k.make(g.rng))]
+    return lines
+
+
 def intl_hr_ticket(g: Gen) -> Doc:
     d = Doc()
     name, kinds, people = _intl_people(g)
-    lines = [f"HR onboarding ticket {d.lk('uuid', g.uuid())} ({name} entity)", ""]
-    for p in range(people):
-        lines.append(f"Employee {p + 1}:")
-        for k in kinds:
-            lines.append("  " + _prose(k, p + g.rng.randint(0, 3)).format(v=d.s(k.entity_type, k.make(g.rng))))
-            for kind, v in g.intl_decoys(k, k.make(g.rng)):
-                lines.append("  " + g.rng.choice(_intl.NEUTRAL).format(v=d.lk(kind, v)))
-    lines.append(f"Opened {d.lk('timestamp', g.timestamp())}")
-    d.text = "\n".join(lines)
+    head = f"HR onboarding ticket {d.lk('uuid', g.uuid())} ({name} entity)\n"
+    d.text = head + "\n".join(_intl_lines(
+        g, d, kinds, people, lambda p, k, v: f"Employee {p + 1}: " + _prose(k, p + g.rng.randint(0, 3)).format(v=v),
+        lambda _, v: "  " + g.rng.choice(_intl.NEUTRAL).format(v=v)))
+    d.text += f"\nOpened {d.lk('timestamp', g.timestamp())}"
     return d
 
 
@@ -463,13 +470,9 @@ def intl_hr_json(g: Gen) -> Doc:
 def intl_korean_memo(g: Gen) -> Doc:
     d = Doc()
     name, kinds, people = _intl_people(g)
-    lines = [f"{_intl.KO_COUNTRY[name]} 법인 직원 서류 확인 결과입니다."]
-    for p in range(people):
-        for k in kinds:
-            lines.append(f"- {p + 1}번 직원: " + _prose(k, p).format(v=d.s(k.entity_type, k.make(g.rng))))
-            for kind, v in g.intl_decoys(k, k.make(g.rng)):
-                lines.append(f"- {_KO_NEUTRAL[kind]} {d.lk(kind, v)} 건은 처리 완료")
-    d.text = "\n".join(lines)
+    d.text = f"{_intl.KO_COUNTRY[name]} 법인 직원 서류 확인 결과입니다.\n" + "\n".join(_intl_lines(
+        g, d, kinds, people, lambda p, k, v: f"- {p + 1}번 직원: " + _prose(k, p).format(v=v),
+        lambda kind, v: f"- {_KO_NEUTRAL[kind]} {v} 건은 처리 완료"))
     return d
 
 
@@ -515,47 +518,37 @@ def intl_hr_export(g: Gen) -> Doc:
 def intl_audit_log(g: Gen) -> Doc:
     d = Doc()
     name, kinds, people = _intl_people(g)
-    lines = []
-    for _ in range(people):
-        emp = f"E{g.rng.randint(10000, 99999)}"
-        for k in kinds:
-            keys, labels, _ = _intl.HELDOUT_LABELS[k.entity_type]
-            value = d.s(k.entity_type, k.make(g.rng))
-            ts = d.lk("timestamp", g.timestamp())
-            lines.append(g.rng.choice((f"{ts} INFO hr.sync emp={emp} country={name} {keys[0]}={value}",
-                                       f'{ts} INFO kyc.verify emp={emp} msg="{labels[0]} {value} verified"')))
-            for kind, v in g.intl_decoys(k, k.make(g.rng)):
-                lines.append(f"{d.lk('timestamp', g.timestamp())} DEBUG billing emp={emp} "
-                             f"{_NEUTRAL_KEYS[kind][0]}={d.lk(kind, v)} trace={d.lk('hex-id', g.sha256()[:16])}")
-    d.text = "\n".join(lines)
+    emps = [f"E{g.rng.randint(10000, 99999)}" for _ in range(people)]
+
+    def value_line(p: int, k: _intl.Kind, v: str) -> str:
+        keys, labels, _ = _intl.HELDOUT_LABELS[k.entity_type]
+        ts = d.lk("timestamp", g.timestamp())
+        return g.rng.choice((f"{ts} INFO hr.sync emp={emps[p]} country={name} {keys[0]}={v}",
+                             f'{ts} INFO kyc.verify emp={emps[p]} msg="{labels[0]} {v} verified"'))
+
+    d.text = "\n".join(_intl_lines(
+        g, d, kinds, people, value_line,
+        lambda kind, v: f"{d.lk('timestamp', g.timestamp())} DEBUG billing {_NEUTRAL_KEYS[kind][0]}={v} "
+                        f"trace={d.lk('hex-id', g.sha256()[:16])}"))
     return d
 
 
 def intl_case_note(g: Gen) -> Doc:
     d = Doc()
     name, kinds, people = _intl_people(g)
-    parts = [f"Case {d.lk('uuid', g.uuid())}: document check for the {name} payroll."]
-    for p in range(people):
-        for k in kinds:
-            label = _intl.HELDOUT_LABELS[k.entity_type][1][(p + 1) % 2]
-            parts.append(f"The customer confirmed {label} {d.s(k.entity_type, k.make(g.rng))}.")
-            for kind, v in g.intl_decoys(k, k.make(g.rng)):
-                parts.append(f"Refund ref. {d.lk(kind, v)} was closed.")
-    d.text = " ".join(parts)
+    d.text = f"Case {d.lk('uuid', g.uuid())}: document check for the {name} payroll. " + " ".join(_intl_lines(
+        g, d, kinds, people,
+        lambda p, k, v: f"The customer confirmed {_intl.HELDOUT_LABELS[k.entity_type][1][(p + 1) % 2]} {v}.",
+        lambda _, v: f"Refund ref. {v} was closed."))
     return d
 
 
 def intl_korean_hr(g: Gen) -> Doc:
     d = Doc(mime="text/markdown")
     name, kinds, people = _intl_people(g)
-    rows = [f"## {_intl.KO_COUNTRY[name]} 국적 직원 등록 현황", ""]
-    for p in range(people):
-        for k in kinds:
-            rows.append(f"- 직원 {p + 1}의 {_intl.HELDOUT_LABELS[k.entity_type][2]}: "
-                        f"{d.s(k.entity_type, k.make(g.rng))}")
-            for kind, v in g.intl_decoys(k, k.make(g.rng)):
-                rows.append(f"- {_KO_NEUTRAL[kind]}: {d.lk(kind, v)}")
-    d.text = "\n".join(rows) + "\n"
+    d.text = f"## {_intl.KO_COUNTRY[name]} 국적 직원 등록 현황\n\n" + "\n".join(_intl_lines(
+        g, d, kinds, people, lambda p, k, v: f"- 직원 {p + 1}의 {_intl.HELDOUT_LABELS[k.entity_type][2]}: {v}",
+        lambda kind, v: f"- {_KO_NEUTRAL[kind]}: {v}")) + "\n"
     return d
 
 
