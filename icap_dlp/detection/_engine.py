@@ -520,23 +520,31 @@ def _own_words(p: CompiledPattern, text: str, start: int, end: int, w: int, seen
     return out
 
 
-def _header_hit(text: str, at: int) -> bool:
-    """Whether ``at`` lies in the header line of a delimited table (CSV, TSV, a Markdown table):
-    a line with a delimiter, followed by a line with as many of it and not preceded by one."""
+def _table_after_header(text: str, at: int) -> int:
+    """If ``at`` lies in the header line of a delimited table (CSV, TSV, a Markdown table: a line
+    with a delimiter, not preceded by a line with as many of it, followed by one or more that
+    have as many), the end of the table's last row; else -1."""
     ls = text.rfind("\n", 0, at) + 1
     le = text.find("\n", at)
     if le < 0 or le - ls > 4096:
-        return False
+        return -1
     line = text[ls:le]
     delim = max(",\t;|", key=line.count)
     count = line.count(delim)
     if not count:
-        return False
-    ne = text.find("\n", le + 1)
-    if text.count(delim, le + 1, len(text) if ne < 0 else ne) != count:
-        return False
-    ps = text.rfind("\n", 0, ls - 1) + 1 if ls else -1
-    return ps < 0 or text.count(delim, ps, ls - 1) != count
+        return -1
+    if ls and text.count(delim, text.rfind("\n", 0, ls - 1) + 1, ls - 1) == count:
+        return -1  # a row of a table that started above, not its header
+    end = -1
+    while True:
+        ne = text.find("\n", le + 1)
+        row_end = len(text) if ne < 0 else ne
+        if text.count(delim, le + 1, row_end) != count:
+            return end
+        end = row_end
+        if ne < 0:
+            return end
+        le = ne
 
 
 def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
@@ -781,9 +789,10 @@ class Engine:
                 if not hits:
                     continue
                 spans = _windows(hits, c.spec.anchor_window, n)
-                # A label anchor in a table's header line covers its column, however far down.
-                if required and spans[-1][1] < n and any(_header_hit(text, h[1] - 1) for h in hits):
-                    spans = [(spans[0][0], n)]
+                if required:  # a label anchor in a table's header line covers its column
+                    tables = [(h[0], e) for h in hits if (e := _table_after_header(text, h[1] - 1)) > h[1]]
+                    if tables:
+                        spans = _windows([*spans, *tables], 0, n)
             for p in c.patterns:
                 rx = p.rx
                 fast = p.fast_window
