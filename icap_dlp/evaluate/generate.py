@@ -1,13 +1,18 @@
 """A seeded, deterministic generator of labelled MCP tool outputs (the project's own benchmark).
 
-``python -m icap_dlp.evaluate.generate OUT.jsonl --seed 7 --cases 400 [--split tuning|heldout|all]``
+``python -m icap_dlp.evaluate.generate OUT.jsonl --seed 7 --cases 400 [--split tuning|heldout|all]
+[--templates intl-]``
 
 Realistic tool outputs (CRM records as JSON, CSV and prose; logs; config and ``.env`` dumps; git
 logs; SQL rows; HTML pages; documentation with example keys and certificates; Korean prose and
 tables) are wrapped in every MCP container (content text, ``structuredContent``, resources, SSE,
 JSON-RPC batch, gzip) and labelled: the sensitive values they hold and the look-alikes (versions,
 hashes, UUIDs, order and invoice numbers, timestamps, URLs without credentials, certificates,
-documentation-range IPs, IBANs and cards with a bad checksum) that must survive.
+documentation-range IPs, IBANs and cards with a bad checksum) that must survive. The ``intl-``
+templates hold the national, tax and health identifiers of other countries (valid by their
+issuer's algorithm, :mod:`icap_dlp.evaluate._intl`) under field names, table headers and labels
+in the country's language or in Korean, beside same-length look-alikes (a wrong check character,
+dates, order and phone-shaped numbers).
 
 Guards against grading our own homework:
 - templates are split into a **tuning** set (detectors and scores were tuned on these) and a
