@@ -675,9 +675,11 @@ class Engine:
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    anchor_forms)
-        # An anchor in the key a value sits under (``{"aadhaar": "2345 6789 0124"}``) opens the
-        # whole value, as a context word there counts as one beside it.
-        self._anchor_rx = [re.compile(a, re.IGNORECASE) for a in anchor_forms]
+        # A label anchor (of a detector whose context is required) in the key a value sits under
+        # (``{"aadhaar": "2345 6789 0124"}``) opens the whole value, as a context word there counts
+        # as one beside it. Shape anchors (``@`` of an e-mail) keep their windows.
+        self._anchor_rx = [(i, re.compile(form, re.IGNORECASE))
+                           for i, (c, form) in enumerate(zip(anchored, anchor_forms, strict=True)) if c.required_words]
         self._key_anchor_cache: dict[str, frozenset[int]] = {}
         if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
             V.warm_up_phone()  # import libphonenumber now, not on the first request
@@ -748,8 +750,7 @@ class Engine:
         if found is None:
             if len(self._key_anchor_cache) > 4096:
                 self._key_anchor_cache.clear()
-            found = self._key_anchor_cache[key] = frozenset(
-                i for i, rx in enumerate(self._anchor_rx) if rx.search(key))
+            found = self._key_anchor_cache[key] = frozenset(i for i, rx in self._anchor_rx if rx.search(key))
         return found
 
     def _scan_regex(self, text: str, resolve: bool = True, key: str = "") -> list[Finding]:
