@@ -264,11 +264,7 @@ def _gate_words(ctx: Context | None) -> tuple[str, ...]:
     # through str.lower() but not through Hyperscan's ASCII-only caseless mode.
     if any(not ch.isascii() and ch.lower() != ch.upper() for w in words for ch in w):
         return ()
-    # a field name or CSV header writes the words with _ or - (``tax_file``, ``tax-file``), and
-    # a word that ends in a space (``abn ``) ends a header cell too (``business_abn,``)
-    forms = [v for w in words for v in (w, w.replace(" ", "_"), w.replace(" ", "-"))]
-    forms += [w[:-1] + d for w in words if w.endswith(" ") for d in ',;|\t"\r\n']
-    return tuple(dict.fromkeys(forms))
+    return words
 
 
 def _files(path: Path) -> list[Path]:
@@ -675,11 +671,16 @@ class Engine:
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    anchor_forms)
-        # A label anchor (of a detector whose context is required) in the key a value sits under
-        # (``{"aadhaar": "2345 6789 0124"}``) opens the whole value, as a context word there counts
-        # as one beside it. Shape anchors (``@`` of an e-mail) keep their windows.
-        self._anchor_rx = [(i, re.compile(form, re.IGNORECASE))
-                           for i, (c, form) in enumerate(zip(anchored, anchor_forms, strict=True)) if c.required_words]
+        # Label anchors: the anchor of a detector whose context is required, made of its words
+        # (no digit class, no repetition: not the shape of the value). Their separator forms
+        # (``ni[ _-]no``) stand for the words written as field names, so a hit counts as one of
+        # the required words; in the key a value sits under (``{"aadhaar": "2345 6789 0124"}``)
+        # one opens the whole value, and in a table's header line the rows below. Shape anchors
+        # (``@`` of an e-mail, a digit pattern) keep their windows.
+        det_index = {c.id: i for i, c in enumerate(self.regex_detectors)}
+        self._label_anchors = {i: det_index[c.id] for i, c in enumerate(anchored)
+                               if c.required_words and not re.search(r"\\d|\{", c.spec.anchor or "")}
+        self._anchor_rx = [(i, re.compile(anchor_forms[i], re.IGNORECASE)) for i in self._label_anchors]
         self._key_anchor_cache: dict[str, frozenset[int]] = {}
         if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
             V.warm_up_phone()  # import libphonenumber now, not on the first request
@@ -771,16 +772,20 @@ class Engine:
         structure = TextStructure(text, key.rpartition(" ")[2])
         budget = self.regex_timeout
         clock = time.perf_counter
+        labels = key_anchors
+        if anchors:
+            labels = labels.union(a for a in anchors if a in self._label_anchors)
         visit: Sequence[int] = self._ungated
-        if present:
+        if present or labels:
             gated = {i for w in present for i in self._gated_by.get(w, ())}
+            gated.update(self._label_anchors[a] for a in labels)
             visit = sorted(gated.union(visit)) if gated else visit
         gates = self._gates
         for di in visit:
             c, keywords, required, min_digits, anchor = gates[di]
             if keywords and keywords.isdisjoint(present):
                 continue
-            if required and required.isdisjoint(present):
+            if required and required.isdisjoint(present) and anchor not in labels:
                 continue  # none of its words in the text, nor in the key the text sits under
             if longest_digits < min_digits:
                 continue
@@ -790,7 +795,7 @@ class Engine:
                 if not hits:
                     continue
                 spans = _windows(hits, c.spec.anchor_window, n)
-                if required:  # a label anchor in a table's header line covers its column
+                if anchor in self._label_anchors:  # in a table's header line: covers its column
                     tables = [(h[0], e) for h in hits if (e := _table_after_header(text, h[1] - 1)) > h[1]]
                     if tables:
                         spans = _windows([*spans, *tables], 0, n)
