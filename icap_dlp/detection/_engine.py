@@ -459,6 +459,90 @@ def _chars_from_bytes(data: bytes, spans: dict[int, list[tuple[int, int]]]) -> d
     return {i: [(to_char[a], to_char[b]) for a, b in ss] for i, ss in spans.items()}
 
 
+def _separator_forms(anchor: str) -> str:
+    """An anchor whose spaces also match ``_`` and ``-``: field names and CSV headers write
+    ``ni_no`` and ``tax-file-number`` for the words ``ni no`` and ``tax file``, and
+    ``business_abn,`` for ``abn ``."""
+    out, depth, escaped = [], 0, False
+    for i, ch in enumerate(anchor):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == "[":
+            depth += 1
+        elif ch == "]" and depth:
+            depth -= 1
+        elif ch == " " and not depth:
+            # a trailing space (``abn |``: the word ends there) also matches the name's end
+            out.append("(?:[ _-]|\\b)" if i + 1 == len(anchor) or anchor[i + 1] in "|)" else "[ _-]")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def _label_words(label: str) -> str:
+    """A label's words as prose writes them: ``business_abn`` -> `` business abn `` (spaces for
+    _ and -, and at both ends, so ``abn `` and ``pan:``-style words see the name's end)."""
+    return " " + label.replace("_", " ").replace("-", " ").replace("\0", " \0 ") + " "
+
+
+def _own_words(p: CompiledPattern, text: str, start: int, end: int, w: int, seen: list[str]) -> list[str]:
+    """The context words beside a value that label it rather than a neighbour: a word belongs to
+    the nearest value of the pattern (``NIN 10689775028. Refund ref. 69498807714``: ``NIN`` is
+    the first number's), a word after the value never crosses a line, and a word on an earlier
+    line does not count for a value whose own line has a label (``주문번호: 2290250`` under
+    ``운전면허번호: I2641011``)."""
+    rx = p.rx
+    lo = start - w if start > w else 0
+    before = text[lo:start].lower()
+    after = text[end:end + w].lower()
+    ls = text.rfind("\n", 0, start) + 1
+    own_label = ls > lo and any(ch in text[ls:start] for ch in ":=")
+    nl_after = after.find("\n")
+    out = []
+    for word in seen:
+        q = before.rfind(word)
+        if q >= 0:
+            qa = lo + q + len(word)
+            if not (own_label and qa <= ls) and rx.search(text, qa, start) is None:
+                out.append(word)
+                continue
+        q = after.find(word)
+        if q >= 0 and (nl_after < 0 or q < nl_after):
+            qa = end + q
+            if rx.search(text, end, qa) is None and rx.search(text, qa + len(word), qa + len(word) + w) is None:
+                out.append(word)
+    return out
+
+
+def _table_after_header(text: str, at: int) -> int:
+    """If ``at`` lies in the header line of a delimited table (CSV, TSV, a Markdown table: a line
+    with a delimiter, not preceded by a line with as many of it, followed by one or more that
+    have as many), the end of the table's last row; else -1."""
+    ls = text.rfind("\n", 0, at) + 1
+    le = text.find("\n", at)
+    if le < 0 or le - ls > 4096:
+        return -1
+    line = text[ls:le]
+    delim = max(",\t;|", key=line.count)
+    count = line.count(delim)
+    if not count:
+        return -1
+    if ls and text.count(delim, text.rfind("\n", 0, ls - 1) + 1, ls - 1) == count:
+        return -1  # a row of a table that started above, not its header
+    end = -1
+    while True:
+        ne = text.find("\n", le + 1)
+        row_end = len(text) if ne < 0 else ne
+        if text.count(delim, le + 1, row_end) != count:
+            return end
+        end = row_end
+        if ne < 0:
+            return end
+        le = ne
+
+
 def _windows(spans: list[tuple[int, int]], size: int, limit: int) -> list[tuple[int, int]]:
     """Merged [start - size, end + size] windows around anchor matches, within [0, limit]."""
     out: list[tuple[int, int]] = []
@@ -587,9 +671,21 @@ class Engine:
         for i, c in enumerate(self.regex_detectors):
             for w in {*c.keywords, *c.required_words}:
                 self._gated_by[w] = (*self._gated_by.get(w, ()), i)
+        anchor_forms = [_separator_forms(c.spec.anchor or "") for c in anchored]
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
-                                   [c.spec.anchor or "" for c in anchored])
+                                   anchor_forms)
+        # Label anchors: the anchor of a detector whose context is required, made of its words
+        # (no digit class, no repetition: not the shape of the value). Their separator forms
+        # (``ni[ _-]no``) stand for the words written as field names, so a hit counts as one of
+        # the required words; in the key a value sits under (``{"aadhaar": "2345 6789 0124"}``)
+        # one opens the whole value, and in a table's header line the rows below. Shape anchors
+        # (``@`` of an e-mail, a digit pattern) keep their windows.
+        det_index = {c.id: i for i, c in enumerate(self.regex_detectors)}
+        self._label_anchors = {i: det_index[c.id] for i, c in enumerate(anchored)
+                               if c.required_words and not re.search(r"\\d|\{", c.spec.anchor or "")}
+        self._anchor_rx = [(i, re.compile(anchor_forms[i], re.IGNORECASE)) for i in self._label_anchors]
+        self._key_anchor_cache: dict[str, frozenset[int]] = {}
         if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
             V.warm_up_phone()  # import libphonenumber now, not on the first request
         ner = ner or NerConfig()
@@ -650,16 +746,28 @@ class Engine:
         if found is None:
             if len(self._context_cache) > 4096:
                 self._context_cache.clear()
-            found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in context)
+            ended = context + " "  # the key's last name ends there (``abn `` in ``business_abn``)
+            found = self._context_cache[context] = frozenset(k for k in self.prefilter.keywords if k in ended)
+        return found
+
+    def _key_anchors(self, key: str) -> frozenset[int]:
+        found = self._key_anchor_cache.get(key)
+        if found is None:
+            if len(self._key_anchor_cache) > 4096:
+                self._key_anchor_cache.clear()
+            found = self._key_anchor_cache[key] = frozenset(i for i, rx in self._anchor_rx if rx.search(key))
         return found
 
     def _scan_regex(self, text: str, resolve: bool = True, key: str = "") -> list[Finding]:
         if not text:
             return []
         present, longest_digits, anchors = self.prefilter.scan(text)
-        if key:  # keywords and required words in the key the text sits under count as present
+        key_anchors: frozenset[int] = frozenset()
+        if key:  # keywords, required words and anchors in the key the text sits under count as present
             present = present | self._context_keywords(key)
-        if not present and longest_digits < self._digit_floor and anchors is not None and not anchors:
+            key_anchors = self._key_anchors(key)
+        if (not present and longest_digits < self._digit_floor and anchors is not None and not anchors
+                and not key_anchors):
             return []  # no detector's gate is met: none can match
         found: list[Finding] = []
         n = len(text)
@@ -668,25 +776,33 @@ class Engine:
         structure = TextStructure(text, key.rpartition(" ")[2])
         budget = self.regex_timeout
         clock = time.perf_counter
+        labels = key_anchors
+        if anchors:
+            labels = labels.union(a for a in anchors if a in self._label_anchors)
         visit: Sequence[int] = self._ungated
-        if present:
+        if present or labels:
             gated = {i for w in present for i in self._gated_by.get(w, ())}
+            gated.update(self._label_anchors[a] for a in labels)
             visit = sorted(gated.union(visit)) if gated else visit
         gates = self._gates
         for di in visit:
             c, keywords, required, min_digits, anchor = gates[di]
             if keywords and keywords.isdisjoint(present):
                 continue
-            if required and required.isdisjoint(present):
+            if required and required.isdisjoint(present) and anchor not in labels:
                 continue  # none of its words in the text, nor in the key the text sits under
             if longest_digits < min_digits:
                 continue
             spans = [(0, n)]
-            if anchors is not None and anchor >= 0:
+            if anchors is not None and anchor >= 0 and anchor not in key_anchors:
                 hits = anchors.get(anchor)
                 if not hits:
                     continue
                 spans = _windows(hits, c.spec.anchor_window, n)
+                if anchor in self._label_anchors:  # in a table's header line: covers its column
+                    tables = [(h[0], e) for h in hits if (e := _table_after_header(text, h[1] - 1)) > h[1]]
+                    if tables:
+                        spans = _windows([*spans, *tables], 0, n)
             for p in c.patterns:
                 rx = p.rx
                 fast = p.fast_window
@@ -754,6 +870,8 @@ class Engine:
             # Before and after, lower-cased once; NUL keeps a word from spanning the two.
             around = (text[start - w if start > w else 0:start] + "\0" + text[end:end + w]).lower()
             seen = _words_in(c, around)
+            if seen and (ctx.required or p.context_required):
+                seen = _own_words(p, text, start, end, w, seen)
             if not seen and (ctx.required or p.context_required or which == 4):
                 # The label of the value's structure (JSON key, CSV header, key= line, HTML
                 # header) counts like a word beside it. Looked up only where it decides whether
@@ -761,7 +879,8 @@ class Engine:
                 # dearer than the window, and a mere boost does not need it.
                 label = structure.label(start, end)
                 if label:
-                    seen = _words_in(c, label)
+                    # field names write words with _ and - (``nhs_no``, ``tax-file-number``)
+                    seen = _words_in(c, label) or _words_in(c, _label_words(label))
                     if seen:
                         why += "; label"
             if seen:

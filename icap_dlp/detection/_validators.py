@@ -63,16 +63,18 @@ def _ok(cond: bool) -> Verdict:
     return Verdict.VALID if cond else Verdict.INVALID
 
 
-@validator("luhn", "unknown_below")
-def luhn(value: str, unknown_below: int = 0) -> Verdict:
-    """Luhn check; a valid number shorter than ``unknown_below`` digits is UNKNOWN (a 13-digit
-    order number passes the check one time in ten)."""
+@validator("luhn", "unknown_below", "unknown_lengths")
+def luhn(value: str, unknown_below: int = 0, unknown_lengths: Sequence[int] = ()) -> Verdict:
+    """Luhn check; a valid number shorter than ``unknown_below`` digits, or of one of the
+    ``unknown_lengths``, is UNKNOWN (a 13-digit order number passes the check one time in ten;
+    17 and 18 digits are lengths few card ranges use, and those of China's resident id and many
+    order ids)."""
     d = _digits(value)
     if not 12 <= len(d) <= 19:
         return Verdict.INVALID
     if not _luhn_ok(_ascii_digits(d)):
         return Verdict.INVALID
-    return Verdict.UNKNOWN if len(d) < unknown_below else Verdict.VALID
+    return Verdict.UNKNOWN if len(d) < unknown_below or len(d) in unknown_lengths else Verdict.VALID
 
 
 def _luhn_ok(d: str) -> bool:

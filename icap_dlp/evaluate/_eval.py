@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from icap_dlp import content
-from icap_dlp.evaluate._corpus import Case
+from icap_dlp.evaluate._corpus import Case, Label
 from icap_dlp.model import Direction, RequestContext
 
 _MAX_DEPTH = 4
@@ -91,6 +91,12 @@ class Report:
     missed: list[tuple[str, str, str]] = field(default_factory=list)  # case id, type, masked value
     destroyed: list[tuple[str, str, str]] = field(default_factory=list)
     decisions: Counter[str] = field(default_factory=Counter)
+    # (labelled type, reported type): a sensitive value acted on under other types only, never its
+    # own (a Canadian SIN reported as a US SSN is removed, but under the wrong type for per-type
+    # policies and audit statistics)
+    confusion: Counter[tuple[str, str]] = field(default_factory=Counter)
+    # (look-alike kind, reported type): which detectors take the look-alikes
+    destroyed_by: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def type(self, name: str) -> TypeScore:
         return self.types.setdefault(name, TypeScore())
@@ -118,6 +124,9 @@ class Report:
                            for k, (s, n) in sorted(self.lookalikes.items())},
             "lookalike_survival": r(self.survival()),
             "missed": [list(x) for x in self.missed], "destroyed": [list(x) for x in self.destroyed],
+            "confusion": [{"labelled": a, "reported": b, "count": n} for (a, b), n in sorted(self.confusion.items())],
+            "destroyed_by": [{"kind": a, "reported": b, "count": n}
+                             for (a, b), n in sorted(self.destroyed_by.items())],
         }
 
     def render(self) -> str:
@@ -136,6 +145,12 @@ class Report:
             lines.append(f"{k:<24} {n:>6} {sv:>8} {pct(sv / n if n else None):>8}")
         lines.append(f"{'all look-alikes':<24} {sum(n for _, n in self.lookalikes.values()):>6} "
                      f"{sum(s for s, _ in self.lookalikes.values()):>8} {pct(self.survival()):>8}")
+        if self.confusion:
+            lines.append("sensitive values reported under another type (labelled -> reported: findings)")
+            lines += [f"  {a} -> {b}: {n}" for (a, b), n in sorted(self.confusion.items())]
+        if self.destroyed_by:
+            lines.append("look-alikes taken (kind -> reported type: findings)")
+            lines += [f"  {a} -> {b}: {n}" for (a, b), n in sorted(self.destroyed_by.items())]
         return "\n".join(lines)
 
 
@@ -217,12 +232,21 @@ def evaluate(cases: Sequence[Case], inspect: Inspect, policy: str = "") -> Repor
         rep.cases += 1
         if res is not None:
             rep.decisions[res.decision.action.value] += 1
+            reported: dict[Label, set[str]] = {}  # sensitive value -> types acted on over it
             for text, f in _acted(res):
                 s = rep.type(f.entity_type)
                 s.findings += 1
                 span = text[f.start:f.end]
-                if any(x.value in span or span in x.value for x in case.sensitive):
+                covered = [x for x in case.sensitive if x.value in span or span in x.value]
+                if covered:
                     s.true_findings += 1
+                for x in covered:
+                    reported.setdefault(x, set()).add(f.entity_type)
+                rep.destroyed_by.update({(x.type, f.entity_type) for x in case.lookalikes
+                                         if x.value in span or span in x.value})
+            for x, types in reported.items():
+                if x.type not in types:
+                    rep.confusion.update((x.type, t) for t in types)
         for x in case.sensitive:
             s = rep.type(x.type)
             s.total += 1

@@ -1,13 +1,18 @@
 """A seeded, deterministic generator of labelled MCP tool outputs (the project's own benchmark).
 
-``python -m icap_dlp.evaluate.generate OUT.jsonl --seed 7 --cases 400 [--split tuning|heldout|all]``
+``python -m icap_dlp.evaluate.generate OUT.jsonl --seed 7 --cases 400 [--split tuning|heldout|all]
+[--templates intl-]``
 
 Realistic tool outputs (CRM records as JSON, CSV and prose; logs; config and ``.env`` dumps; git
 logs; SQL rows; HTML pages; documentation with example keys and certificates; Korean prose and
 tables) are wrapped in every MCP container (content text, ``structuredContent``, resources, SSE,
 JSON-RPC batch, gzip) and labelled: the sensitive values they hold and the look-alikes (versions,
 hashes, UUIDs, order and invoice numbers, timestamps, URLs without credentials, certificates,
-documentation-range IPs, IBANs and cards with a bad checksum) that must survive.
+documentation-range IPs, IBANs and cards with a bad checksum) that must survive. The ``intl-``
+templates hold the national, tax and health identifiers of other countries (valid by their
+issuer's algorithm, :mod:`icap_dlp.evaluate._intl`) under field names, table headers and labels
+in the country's language or in Korean, beside same-length look-alikes (a wrong check character,
+dates, order and phone-shaped numbers).
 
 Guards against grading our own homework:
 - templates are split into a **tuning** set (detectors and scores were tuned on these) and a
@@ -34,11 +39,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from icap_dlp.evaluate import _intl
 from icap_dlp.evaluate._corpus import Case, Label, dump_cases
 
 TYPES_STRUCTURED = ("EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "CREDIT_CARD", "IBAN", "KR_RRN", "PRIVATE_IP")
 TYPES_CREDENTIAL = ("AWS_ACCESS_KEY_ID", "GITHUB_TOKEN", "PASSWORD")
 TYPES_NAMES = ("PERSON", "STREET_ADDRESS", "KR_PERSON_NAME")
+# National, tax and health identifiers of other countries (detectors/uk.yaml, eu.yaml, apac.yaml ...)
+TYPES_INTL = tuple(k.entity_type for k in _intl.BENCH_KINDS)
 
 _AREA = (201, 202, 206, 212, 213, 303, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702, 713, 718, 805, 917)
 
@@ -72,6 +80,7 @@ class Gen:
         self.fakers = {loc: Faker(loc) for loc in ("en_US", "ko_KR", "de_DE", "fr_FR", "nl_NL")}
         for i, f in enumerate(self.fakers.values()):
             f.seed_instance(seed * 31 + i)
+        self._intl_next = 0
 
     @property
     def en(self) -> Any:
@@ -161,6 +170,27 @@ class Gen:
     def password(self) -> str:
         alphabet = string.ascii_letters + string.digits + "!#%^*-_"
         return "".join(self.rng.choice(alphabet) for _ in range(self.rng.randint(14, 22)))
+
+    def intl_country(self) -> tuple[str, tuple[_intl.Kind, ...]]:
+        """The next country (round robin, so every identifier type gets its share of cases)."""
+        names = list(_intl.COUNTRIES)
+        name = names[self._intl_next % len(names)]
+        self._intl_next += 1
+        return name, _intl.COUNTRIES[name]
+
+    def intl_decoys(self, kind: _intl.Kind, value: str) -> list[tuple[str, str]]:
+        """(kind, value) look-alikes of one identifier: the value with its check character changed
+        (where it has one), and a date, an order number or a phone-shaped number of its length."""
+        out = [("intl-bad-check", _intl.wrong_check(self.rng, value, kind.check_at))] if kind.checked else []
+        # The value's shape with random digits is a valid identifier when it has no check
+        # character (or passes by chance): never a look-alike here.
+        # ... nor is a bare 01x number of 10-11 digits (a Korean mobile number, 010-1234-5678
+        # written without its hyphens).
+        same_length = [x for x in _intl.labelled_decoys(self.rng, value) if x[0] != "intl-same-shape"
+                       and not (x[0] == "intl-phone-shaped" and x[1].startswith("01"))]
+        if same_length:
+            out.append(self.rng.choice(same_length))
+        return out
 
     # -- look-alikes -----------------------------------------------------------------------
     def uuid(self) -> str:
@@ -369,10 +399,173 @@ def html_page(g: Gen) -> Doc:
     return d
 
 
+# -- national, tax and health identifiers of other countries -----------------------------------
+# Tuning templates write the contexts the detectors were tuned on (_intl.KINDS); the held-out ones
+# write _intl.HELDOUT_LABELS, which nobody tunes on. Each case holds the identifiers of one country
+# (an HR, payroll or supplier record lists several), and beside each its look-alikes under neutral
+# fields: the same value with a wrong check character, dates, order and phone-shaped numbers of the
+# same length.
+_NEUTRAL_KEYS = {"intl-bad-check": ("previous_ref", "old_ticket"), "intl-date": ("updated", "batch_date"),
+                 "intl-order-number": ("order_id", "invoice_no"), "intl-phone-shaped": ("tracking_no", "parcel")}
+_KO_NEUTRAL = {"intl-bad-check": "이전 참조번호", "intl-date": "처리일", "intl-order-number": "주문번호",
+               "intl-phone-shaped": "송장번호"}
+
+
+def _json_key(kind: _intl.Kind) -> str | None:
+    """The field name of the value in the kind's JSON tuning context (``{"nino": "{v}"}`` -> nino)."""
+    for c in kind.contexts:
+        if c.startswith("{{"):
+            head = c[:c.index('": "{v}"')]
+            return head[head.rindex('"') + 1:]
+    return None
+
+
+def _prose(kind: _intl.Kind, i: int) -> str:
+    texts = [c for c in kind.contexts if not c.startswith("{{")]
+    return texts[i % len(texts)]
+
+
+def _intl_people(g: Gen) -> tuple[str, tuple[_intl.Kind, ...], int]:
+    name, kinds = g.intl_country()
+    return name, kinds, g.rng.randint(2, 3)
+
+
+def _intl_lines(g: Gen, d: Doc, kinds: tuple[_intl.Kind, ...], people: int,
+                value_line: Callable[[int, _intl.Kind, str], str], decoy_line: Callable[[str, str], str]) -> list[str]:
+    """Per person and identifier: a line with the labelled value, then one per labelled look-alike."""
+    lines = []
+    for p in range(people):
+        for k in kinds:
+            lines.append(value_line(p, k, d.s(k.entity_type, k.make(g.rng))))
+            lines += [decoy_line(kind, d.lk(kind, v)) for kind, v in g.intl_decoys(k, k.make(g.rng))]
+    return lines
+
+
+def intl_hr_ticket(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    head = f"HR onboarding ticket {d.lk('uuid', g.uuid())} ({name} entity)\n"
+    d.text = head + "\n".join(_intl_lines(
+        g, d, kinds, people, lambda p, k, v: f"Employee {p + 1}: " + _prose(k, p + g.rng.randint(0, 3)).format(v=v),
+        lambda _, v: "  " + g.rng.choice(_intl.NEUTRAL).format(v=v)))
+    d.text += f"\nOpened {d.lk('timestamp', g.timestamp())}"
+    return d
+
+
+def intl_hr_json(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    staff = []
+    for p in range(people):
+        rec: dict[str, Any] = {"employee_id": f"E{g.rng.randint(10000, 99999)}", "country": name}
+        for k in kinds:
+            key = _json_key(k)
+            value = d.s(k.entity_type, k.make(g.rng))
+            if key:
+                rec[key] = value
+            else:
+                rec.setdefault("notes", []).append(_prose(k, p).format(v=value))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                rec.setdefault(_NEUTRAL_KEYS[kind][0], []).append(d.lk(kind, v))
+        staff.append(rec)
+    d.record = {"employees": staff, "synced_at": d.lk("timestamp", g.timestamp())}
+    return d
+
+
+def intl_korean_memo(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    d.text = f"{_intl.KO_COUNTRY[name]} 법인 직원 서류 확인 결과입니다.\n" + "\n".join(_intl_lines(
+        g, d, kinds, people, lambda p, k, v: f"- {p + 1}번 직원: " + _prose(k, p).format(v=v),
+        lambda kind, v: f"- {_KO_NEUTRAL[kind]} {v} 건은 처리 완료"))
+    return d
+
+
+def intl_payroll_csv(g: Gen) -> Doc:
+    d = Doc(mime="text/csv")
+    _, kinds, people = _intl_people(g)
+    col = g.rng.randint(0, 1)
+    rows = [",".join(["employee_id", *(_intl.HELDOUT_LABELS[k.entity_type][0][col] for k in kinds),
+                      "order_id", "invoice_no", "updated"])]
+    for _ in range(people):
+        cells = [f"E{g.rng.randint(10000, 99999)}"]
+        decoys: dict[str, list[tuple[str, str]]] = {}
+        for k in kinds:
+            cells.append(d.s(k.entity_type, k.make(g.rng)))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                column = {"intl-date": "updated", "intl-order-number": "order_id"}.get(kind, "invoice_no")
+                decoys.setdefault(column, []).append((kind, v))
+        for column in ("order_id", "invoice_no", "updated"):  # one look-alike per cell
+            pool = decoys.get(column)
+            cells.append(d.lk(*g.rng.choice(pool)) if pool else "")
+        rows.append(",".join(f'"{c}"' if "," in c else c for c in cells))
+    d.text = "\n".join(rows) + "\n"
+    return d
+
+
+def intl_hr_export(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    col = g.rng.randint(0, 1)
+    records = []
+    for _ in range(people):
+        rec: dict[str, Any] = {"id": d.lk("uuid", g.uuid()), "country_code": name}
+        for k in kinds:
+            rec[_intl.HELDOUT_LABELS[k.entity_type][0][col]] = d.s(k.entity_type, k.make(g.rng))
+            for kind, v in g.intl_decoys(k, k.make(g.rng)):
+                rec.setdefault(_NEUTRAL_KEYS[kind][1], []).append(d.lk(kind, v))
+        records.append(rec)
+    d.record = {"data": {"records": records, "page": 1, "exported_at": d.lk("timestamp", g.timestamp())},
+                "schema_version": d.lk("version", g.version())}
+    return d
+
+
+def intl_audit_log(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    emps = [f"E{g.rng.randint(10000, 99999)}" for _ in range(people)]
+
+    def value_line(p: int, k: _intl.Kind, v: str) -> str:
+        keys, labels, _ = _intl.HELDOUT_LABELS[k.entity_type]
+        ts = d.lk("timestamp", g.timestamp())
+        return g.rng.choice((f"{ts} INFO hr.sync emp={emps[p]} country={name} {keys[0]}={v}",
+                             f'{ts} INFO kyc.verify emp={emps[p]} msg="{labels[0]} {v} verified"'))
+
+    d.text = "\n".join(_intl_lines(
+        g, d, kinds, people, value_line,
+        lambda kind, v: f"{d.lk('timestamp', g.timestamp())} DEBUG billing {_NEUTRAL_KEYS[kind][0]}={v} "
+                        f"trace={d.lk('hex-id', g.sha256()[:16])}"))
+    return d
+
+
+def intl_case_note(g: Gen) -> Doc:
+    d = Doc()
+    name, kinds, people = _intl_people(g)
+    d.text = f"Case {d.lk('uuid', g.uuid())}: document check for the {name} payroll. " + " ".join(_intl_lines(
+        g, d, kinds, people,
+        lambda p, k, v: f"The customer confirmed {_intl.HELDOUT_LABELS[k.entity_type][1][(p + 1) % 2]} {v}.",
+        lambda _, v: f"Refund ref. {v} was closed."))
+    return d
+
+
+def intl_korean_hr(g: Gen) -> Doc:
+    d = Doc(mime="text/markdown")
+    name, kinds, people = _intl_people(g)
+    d.text = f"## {_intl.KO_COUNTRY[name]} 국적 직원 등록 현황\n\n" + "\n".join(_intl_lines(
+        g, d, kinds, people, lambda p, k, v: f"- 직원 {p + 1}의 {_intl.HELDOUT_LABELS[k.entity_type][2]}: {v}",
+        lambda kind, v: f"- {_KO_NEUTRAL[kind]}: {v}")) + "\n"
+    return d
+
+
 TUNING: dict[str, Template] = {"crm-json": crm_json, "crm-csv": crm_csv, "app-log": app_log, "env-dump": env_dump,
-                               "korean-prose": korean_prose, "docs-with-cert": docs_with_cert}
+                               "korean-prose": korean_prose, "docs-with-cert": docs_with_cert,
+                               "intl-hr-ticket": intl_hr_ticket, "intl-hr-json": intl_hr_json,
+                               "intl-korean-memo": intl_korean_memo}
 HELDOUT: dict[str, Template] = {"crm-prose": crm_prose, "sql-rows": sql_rows, "git-log": git_log,
-                                "yaml-config": yaml_config, "korean-table": korean_table, "html-page": html_page}
+                                "yaml-config": yaml_config, "korean-table": korean_table, "html-page": html_page,
+                                "intl-payroll-csv": intl_payroll_csv, "intl-hr-export": intl_hr_export,
+                                "intl-audit-log": intl_audit_log, "intl-case-note": intl_case_note,
+                                "intl-korean-hr": intl_korean_hr}
 CONTAINERS = ("text", "structured", "resource", "sse", "batch", "gzip")
 
 
@@ -408,13 +601,17 @@ def make_case(g: Gen, n: int, name: str, template: Template, split: str) -> Case
                 template=name, split=split, sensitive=tuple(doc.sensitive), lookalikes=tuple(doc.lookalikes))
 
 
-def generate(seed: int, cases: int, split: str = "all") -> list[Case]:
-    """``cases`` cases drawn round-robin from the templates of ``split`` (tuning, heldout, all)."""
+def generate(seed: int, cases: int, split: str = "all", prefix: str = "") -> list[Case]:
+    """``cases`` cases drawn round-robin from the templates of ``split`` (tuning, heldout, all)
+    whose names start with ``prefix`` (``intl-``: the international identifiers only)."""
     g = Gen(seed)
     chosen = [(n, t, "tuning") for n, t in TUNING.items()] if split in ("tuning", "all") else []
     chosen += [(n, t, "heldout") for n, t in HELDOUT.items()] if split in ("heldout", "all") else []
-    if not chosen:
+    if split not in ("tuning", "heldout", "all"):
         raise ValueError(f"unknown split {split!r} (tuning, heldout, all)")
+    chosen = [c for c in chosen if c[0].startswith(prefix)]
+    if not chosen:
+        raise ValueError(f"no template of split {split!r} starts with {prefix!r}")
     return [make_case(g, i, *chosen[i % len(chosen)]) for i in range(cases)]
 
 
@@ -424,8 +621,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cases", type=int, default=400)
     ap.add_argument("--split", choices=("tuning", "heldout", "all"), default="all")
+    ap.add_argument("--templates", default="", metavar="PREFIX", help="only the templates named PREFIX... (intl-)")
     args = ap.parse_args(argv)
-    dump_cases(generate(args.seed, args.cases, args.split), args.out)
+    dump_cases(generate(args.seed, args.cases, args.split, args.templates), args.out)
     return 0
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from icap_dlp.detection import Engine, load_library
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._engine import _resolve_overlaps, evidence
+from icap_dlp.evaluate import _intl as G
 from icap_dlp.model import Finding
 from tests.detection import intl_corpus as C
 
@@ -22,40 +23,40 @@ Gen = Callable[[random.Random], str]
 # validator, generator, and whether the algorithm guarantees that any single-digit change of the
 # digits it covers is caught ("covered": a slice of the digit positions; None = every digit).
 CHECKED: dict[str, tuple[V.Validator, Gen, slice | None]] = {
-    "uk_nhs": (V.uk_nhs, C.uk_nhs, None),
-    "de_tax_id": (V.de_tax_id, C.de_tax_id, None),
-    "de_vat_id": (V.de_vat_id, C.de_vat_id, None),
-    "de_health_insurance": (V.de_health_insurance, C.de_health_insurance, None),
-    "es_nif": (V.es_nif, C.es_nif, None),
-    "es_nie": (V.es_nif, C.es_nie, None),
-    "it_fiscal_code": (V.it_fiscal_code, C.it_fiscal_code, None),
-    "it_vat": (V.it_vat, C.it_vat, None),
-    "pl_pesel": (V.pl_pesel, C.pl_pesel, None),
-    "se_personnummer": (V.se_personnummer, C.se_personnummer, slice(-10, None)),  # Luhn covers YYMMDDNNNC
-    "se_organisationsnummer": (V.se_organisationsnummer, C.se_organisationsnummer, None),
-    "fi_hetu": (V.fi_hetu, C.fi_hetu, None),
-    "in_aadhaar": (V.in_aadhaar, C.in_aadhaar, None),
-    "in_gstin": (V.in_gstin, C.in_gstin, None),
-    "sg_nric": (V.sg_nric, C.sg_nric, None),
-    "sg_uen": (V.sg_uen, C.sg_uen, None),
-    "au_tfn": (V.au_tfn, C.au_tfn, None),
-    "au_abn": (V.au_abn, C.au_abn, None),
-    "au_medicare": (V.au_medicare, C.au_medicare, slice(0, 9)),  # issue number and IRN carry no check
-    "cn_resident_id": (V.cn_resident_id, C.cn_resident_id, None),
-    "ca_sin": (V.ca_sin, C.ca_sin, None),
-    "us_npi": (V.us_npi, C.us_npi, None),
-    "za_id": (V.za_id, C.za_id, None),
-    "tr_national_id": (V.tr_national_id, C.tr_national_id, None),
+    "uk_nhs": (V.uk_nhs, G.uk_nhs, None),
+    "de_tax_id": (V.de_tax_id, G.de_tax_id, None),
+    "de_vat_id": (V.de_vat_id, G.de_vat_id, None),
+    "de_health_insurance": (V.de_health_insurance, G.de_health_insurance, None),
+    "es_nif": (V.es_nif, G.es_nif, None),
+    "es_nie": (V.es_nif, G.es_nie, None),
+    "it_fiscal_code": (V.it_fiscal_code, G.it_fiscal_code, None),
+    "it_vat": (V.it_vat, G.it_vat, None),
+    "pl_pesel": (V.pl_pesel, G.pl_pesel, None),
+    "se_personnummer": (V.se_personnummer, G.se_personnummer, slice(-10, None)),  # Luhn covers YYMMDDNNNC
+    "se_organisationsnummer": (V.se_organisationsnummer, G.se_organisationsnummer, None),
+    "fi_hetu": (V.fi_hetu, G.fi_hetu, None),
+    "in_aadhaar": (V.in_aadhaar, G.in_aadhaar, None),
+    "in_gstin": (V.in_gstin, G.in_gstin, None),
+    "sg_nric": (V.sg_nric, G.sg_nric, None),
+    "sg_uen": (V.sg_uen, G.sg_uen, None),
+    "au_tfn": (V.au_tfn, G.au_tfn, None),
+    "au_abn": (V.au_abn, G.au_abn, None),
+    "au_medicare": (V.au_medicare, G.au_medicare, slice(0, 9)),  # issue number and IRN carry no check
+    "cn_resident_id": (V.cn_resident_id, G.cn_resident_id, None),
+    "ca_sin": (V.ca_sin, G.ca_sin, None),
+    "us_npi": (V.us_npi, G.us_npi, None),
+    "za_id": (V.za_id, G.za_id, None),
+    "tr_national_id": (V.tr_national_id, G.tr_national_id, None),
     # mod 11 mapping two remainders to one digit, or weights sharing a factor with 10: no guarantee
-    "jp_my_number": (V.jp_my_number, C.jp_my_number, slice(0, 0)),
-    "th_national_id": (V.th_national_id, C.th_national_id, slice(0, 0)),
-    "au_acn": (V.au_acn, C.au_acn, slice(0, 0)),
-    "de_social_security": (V.de_social_security, C.de_social_security, slice(0, 0)),
+    "jp_my_number": (V.jp_my_number, G.jp_my_number, slice(0, 0)),
+    "th_national_id": (V.th_national_id, G.th_national_id, slice(0, 0)),
+    "au_acn": (V.au_acn, G.au_acn, slice(0, 0)),
+    "de_social_security": (V.de_social_security, G.de_social_security, slice(0, 0)),
 }
 # No check character: the validator checks the shape (and a date) only.
 SHAPE_ONLY: dict[str, tuple[V.Validator, Gen]] = {
-    "uk_nino": (V.uk_nino, C.uk_nino), "uk_driving_licence": (V.uk_driving_licence, C.uk_driving_licence),
-    "in_pan": (V.in_pan, C.in_pan),
+    "uk_nino": (V.uk_nino, G.uk_nino), "uk_driving_licence": (V.uk_driving_licence, G.uk_driving_licence),
+    "in_pan": (V.in_pan, G.in_pan),
 }
 
 
@@ -92,11 +93,11 @@ def test_generated_shapes_are_valid(name: str, seed: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(seed=st.integers(0, 2**32), pos=st.integers(0, 60), ch=st.sampled_from(C.B58))
+@given(seed=st.integers(0, 2**32), pos=st.integers(0, 60), ch=st.sampled_from(G.B58))
 def test_a_changed_wallet_character_fails_its_checksum(seed: int, pos: int, ch: str) -> None:
     """Base58Check (32-bit double SHA-256), bech32 and EIP-55: a random change passes about once in
     4 billion (bech32: never for one character); a Base58 swap is always caught here."""
-    value = C.crypto_wallet(random.Random(seed))
+    value = G.crypto_wallet(random.Random(seed))
     validator = V.eth_address if value.startswith("0x") else V.btc_address
     assert validator(value) is V.Verdict.VALID
     i = 2 + pos % (len(value) - 2) if value.startswith("0x") else 3 + pos % (len(value) - 3)
@@ -111,7 +112,7 @@ def test_a_changed_wallet_character_fails_its_checksum(seed: int, pos: int, ch: 
             assert validator(wrong) is V.Verdict.UNKNOWN, (value, wrong)
             return
     else:
-        alphabet = C.BECH32 if value.startswith("bc1") else C.B58
+        alphabet = G.BECH32 if value.startswith("bc1") else G.B58
         if ch not in alphabet or ch == value[i]:
             return
         wrong = value[:i] + ch + value[i + 1:]
@@ -179,7 +180,7 @@ def test_agrees_with_presidio(name: str) -> None:
 
 LIB = load_library()
 ENGINE = Engine(LIB, [d.id for d in LIB.detectors if d.kind == "regex"])
-INTL = sorted(c.id for c in LIB.compiled.values() if c.file.rsplit("/", 1)[-1] in C.INTL_FILES)
+INTL = sorted(c.id for c in LIB.compiled.values() if c.file.rsplit("/", 1)[-1] in G.INTL_FILES)
 
 
 def test_every_new_detector_is_prefiltered_and_needs_context_without_a_strong_check() -> None:
@@ -197,7 +198,7 @@ def test_every_new_detector_is_prefiltered_and_needs_context_without_a_strong_ch
 
 def test_every_entity_type_of_the_issue_has_a_detector() -> None:
     types = {LIB.get(d).entity_type for d in INTL}
-    assert {k.entity_type for k in C.KINDS} <= types
+    assert {k.entity_type for k in G.KINDS} <= types
     cats = {LIB.get(d).category for d in INTL}
     assert {"government-id", "tax-id", "health-id"} <= cats
 

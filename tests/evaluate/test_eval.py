@@ -15,7 +15,7 @@ from icap_dlp.config import load_settings
 from icap_dlp.errors import ConfigError
 from icap_dlp.evaluate import Case, Label, Report, dump_cases, evaluate, load_corpus, visible_text
 from icap_dlp.evaluate._eval import icap_inspector, local_inspector
-from icap_dlp.evaluate.generate import TYPES_CREDENTIAL, TYPES_STRUCTURED, generate
+from icap_dlp.evaluate.generate import TYPES_CREDENTIAL, TYPES_INTL, TYPES_STRUCTURED, generate
 from icap_dlp.inspection import load_bundle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,9 +31,15 @@ def corpus() -> list[Case]:
 
 
 @cache
-def report(policy: str, sample: bool = False) -> Report:
+def intl_corpus() -> list[Case]:
+    """The international identifiers' templates only, both splits: about 30 values per type."""
+    return generate(SEED, 190, prefix="intl-")
+
+
+@cache
+def report(policy: str, sample: bool = False, intl: bool = False) -> Report:
     bundle = load_bundle(load_settings({"policy": policy}, env={}), policy)
-    cases = load_corpus(SAMPLE) if sample else corpus()
+    cases = load_corpus(SAMPLE) if sample else intl_corpus() if intl else corpus()
     return evaluate(cases, local_inspector(bundle), policy)
 
 
@@ -90,6 +96,25 @@ def test_default_policy_floors() -> None:
     assert (rep.survival() or 0) >= 0.99, rep.destroyed
     for kind in ("certificate", "clean-url", "order-number", "uuid", "version", "sha256", "bad-card"):
         assert rep.survival(kind) in (None, 1.0), (kind, rep.destroyed)
+
+
+@pytest.mark.parametrize("policy", [DEFAULT, STRICT])
+def test_international_identifier_floors(policy: str) -> None:
+    """National, tax and health identifiers of 18 countries and wallets, in context (field names,
+    CSV headers, labels in the country's language and in Korean): recall >= 0.95 per type, their
+    same-length look-alikes (wrong check character, dates, order and phone-shaped numbers) survive
+    >= 0.99, and no value is removed under another type (a Canadian SIN as a US SSN)."""
+    rep = report(policy, intl=True)
+    assert {c.template for c in intl_corpus()} >= {"intl-payroll-csv", "intl-korean-hr", "intl-hr-json"}
+    for t in TYPES_INTL:
+        assert rep.types[t].total >= 15, t
+        assert (rep.types[t].recall or 0) >= 0.95, (t, [m for m in rep.missed if m[1] == t])
+    kinds = [k for k in rep.lookalikes if k.startswith("intl-")]
+    assert len(kinds) == 4
+    survived = sum(rep.lookalikes[k][0] for k in kinds)
+    total = sum(rep.lookalikes[k][1] for k in kinds)
+    assert total >= 500 and survived / total >= 0.99, rep.destroyed
+    assert not [c for c in rep.confusion if c[0] in TYPES_INTL or c[1] in TYPES_INTL], rep.confusion
 
 
 def test_strict_pii_floors() -> None:
