@@ -46,7 +46,7 @@ def test_every_planted_token_is_found() -> None:
 
 
 _NAME_PARTS = ["Ann", "Lee", "Smith", "van", "der", "de", "Dr.", "Prof ", "Mrs", "O'Neil", "Jean-Luc", "Anne-Marie",
-               "José", "Zoë", "Łukasz", "D’Arcy", "Jr.", "PhD", "III", "name", "Name:", "author", "customer=",
+               "José", "Zoë", "Łukasz", "D\u2019Arcy", "Jr.", "PhD", "III", "name", "Name:", "author", "customer=",
                "contact", "성명", "id,name,email", "x", "ok", "42", "4111", "a1", "_", "-", ".", ",", "\"", ":", "=",
                "{\"name\": \"", "\"}", "<b>", "</b>"]
 _GAPS = [" ", " ", " ", "\n", "\t", "\u00a0", "\x0b", "\x1c", "\u2003", "", ", ", "  "]
