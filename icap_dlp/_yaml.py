@@ -114,12 +114,19 @@ def load_yaml(text: str, file: str) -> YamlDoc:
 def load_yaml_file(path: str | Path) -> YamlDoc:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text: {exc}", file=str(p)) from exc
+        data = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from exc
-    return load_yaml(text, str(p))
+    return load_yaml_bytes(data, str(p))
+
+
+def load_yaml_bytes(data: bytes, file: str) -> YamlDoc:
+    """:func:`load_yaml` of a file's bytes (already read), which must be UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text: {exc}", file=file) from exc
+    return load_yaml(text, file)
 
 
 def pydantic_errors(doc: YamlDoc, exc: Any, prefix: Sequence[str | int] = ()) -> ConfigErrors:

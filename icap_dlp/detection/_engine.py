@@ -27,11 +27,11 @@ from typing import Any, Literal
 import regex
 from pydantic import ValidationError
 
-from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
+from icap_dlp._yaml import YamlDoc, load_yaml_bytes, pydantic_errors
 from icap_dlp.detection import _korean
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import MAX_WINDOW, fast_window
-from icap_dlp.detection._hsdb import JsonMemo, compile_database
+from icap_dlp.detection._hsdb import JsonMemo, cache_dir, compile_database, read_trusted, write_private
 from icap_dlp.detection._ner import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.detection._structure import TextStructure
@@ -321,41 +321,111 @@ def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequ
     anchors: list[tuple[str, Callable[[str], ConfigError]]] = []
     memo, shapes = _fast_window_memo(), _shape_memo()
     seen: dict[str, str] = {}
-    files: list[str] = []
-    h = hashlib.sha256()
-    for root in roots:
-        for f in _files(root):
-            files.append(str(f))
+    found = [f for root in roots for f in _files(root)]
+    files = [str(f) for f in found]
+    blobs: list[bytes | None] = []
+    for f in found:
+        try:
+            blobs.append(f.read_bytes())
+        except OSError as exc:
+            errors.append(ConfigError(f"cannot read: {exc.strerror or exc}", file=str(f)))
+            blobs.append(None)
+    key = None if errors else _parsed_key(found, blobs)
+    parsed = _cached_parse(key)
+    if parsed is None:
+        parsed = []
+        for fi, (f, blob) in enumerate(zip(found, blobs, strict=True)):
+            if blob is None:
+                continue
             try:
-                doc = load_yaml_file(f)
+                doc = load_yaml_bytes(blob, str(f))
             except ConfigError as exc:
                 errors.append(exc)
                 continue
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
             try:
                 df = DetectorFile.model_validate(doc.data if doc.data is not None else {})
             except ValidationError as exc:
                 errors.extend(pydantic_errors(doc, exc).errors)
                 continue
-            for i, det in enumerate(df.detectors):
-                path = ("detectors", i)
-                if det.id in seen:
-                    errors.append(doc.error((*path, "id"), f"duplicate detector id {det.id!r} "
-                                                           f"(first in {seen[det.id]})"))
-                    continue
-                seen[det.id] = f"{doc.file}:{doc.line_of(path)}"
-                try:
-                    compiled.append(_compile_detector(det, doc, path, memo, shapes))
-                except ConfigErrors as exc:
-                    errors.extend(exc.errors)
-                if det.anchor is not None:
-                    anchors.append((det.anchor, functools.partial(doc.error, (*path, "anchor"))))
+            doc.data = None  # validated: the specs hold what counts
+            parsed.append((fi, doc, df.detectors))
+        if key is not None and not errors:
+            _store_parse(key, parsed)
+    h = hashlib.sha256()
+    for fi, doc, detectors in parsed:
+        h.update(found[fi].name.encode() + b"\0" + (blobs[fi] or b""))
+        for i, det in enumerate(detectors):
+            path = ("detectors", i)
+            if det.id in seen:
+                errors.append(doc.error((*path, "id"), f"duplicate detector id {det.id!r} "
+                                                       f"(first in {seen[det.id]})"))
+                continue
+            seen[det.id] = f"{doc.file}:{doc.line_of(path)}"
+            try:
+                compiled.append(_compile_detector(det, doc, path, memo, shapes))
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
+            if det.anchor is not None:
+                anchors.append((det.anchor, functools.partial(doc.error, (*path, "anchor"))))
     errors.extend(_check_anchors(anchors))
     memo.save()
     shapes.save()
     if errors:
         raise ConfigErrors(errors)
     return DetectorLibrary(compiled, files, h.hexdigest())
+
+
+Parsed = list[tuple[int, YamlDoc, list[Detector]]]  # (index of the file, its line map, its detectors)
+_PARSED_FORMAT = 1
+
+
+def _parsed_key(paths: Sequence[Path], blobs: Sequence[bytes | None]) -> Path | None:
+    """Where the parsed and validated detector files are cached: keyed by their paths and bytes,
+    the schema and the YAML line-mapping code, pydantic's and Python's versions."""
+    where = cache_dir()
+    if where is None:
+        return None
+    import sys
+
+    import pydantic
+
+    from icap_dlp import _yaml
+    from icap_dlp.detection import _schema
+
+    h = hashlib.sha256(f"{_PARSED_FORMAT}; pydantic {pydantic.VERSION}; {sys.version}".encode())
+    for source in (_schema.__file__, _yaml.__file__):
+        h.update(b"\0" + Path(source).read_bytes())
+    for f, blob in zip(paths, blobs, strict=True):
+        h.update(b"\0%s\0%d\0" % (str(f).encode("utf-8", "surrogateescape"), len(blob or b"")) + (blob or b""))
+    return where / f"detectors-{h.hexdigest()[:40]}.pickle"
+
+
+def _cached_parse(key: Path | None) -> Parsed | None:
+    """The detector files as an earlier load parsed and validated them (YAML and the schema cost
+    more than half of a warm ``icap-dlp scan`` start-up), or None. Pickled, so only a file of this
+    user's in a directory nobody else can write is read (as for compiled databases: whoever could
+    plant one could run code as this user already); anything unreadable or unexpected: None."""
+    import pickle
+
+    raw = read_trusted(key) if key is not None else None
+    if raw is None:
+        return None
+    try:
+        value = pickle.loads(raw)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
+            ValueError):  # a corrupt or outdated entry: parse again
+        return None
+    if not isinstance(value, list) or not all(
+            isinstance(e, tuple) and len(e) == 3 and isinstance(e[0], int) and isinstance(e[1], YamlDoc)
+            and isinstance(e[2], list) and all(isinstance(d, Detector) for d in e[2]) for e in value):
+        return None
+    return value
+
+
+def _store_parse(key: Path, parsed: Parsed) -> None:
+    import pickle
+
+    write_private(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _check_anchors(anchors: list[tuple[str, Callable[[str], ConfigError]]]) -> list[ConfigError]:

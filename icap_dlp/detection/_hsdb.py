@@ -80,24 +80,48 @@ def _trusted(fd: int, directory: Path) -> bool:
     return dst.st_uid == uid and not dst.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _load(path: Path, mode: int) -> Any:
-    import hyperscan
-
+def read_trusted(path: Path) -> bytes | None:
+    """The content of a cache file, or None when it is missing, unreadable or not trusted (not
+    ours, or in a directory others may write: it could have been planted)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:
         if not _trusted(fd, path.parent):
-            log.warning("ignoring a compiled detector database not owned by this user",
-                        extra={"fields": {"path": str(path)}})
+            log.warning("ignoring a cached file not owned by this user", extra={"fields": {"path": str(path)}})
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read()
+            return fh.read()
     except OSError:
         return None
     finally:
         os.close(fd)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Store a cache file atomically, readable by this user only; a directory that is read-only,
+    full or not ours only means nothing is cached."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        log.debug("not cached", extra={"fields": {"path": str(path), "error": str(exc)}})
+
+
+def _load(path: Path, mode: int) -> Any:
+    import hyperscan
+
+    data = read_trusted(path)
+    if data is None:
+        return None
     try:
         db = hyperscan.loadb(data, mode)
         db.scratch = hyperscan.Scratch(db)
@@ -105,23 +129,6 @@ def _load(path: Path, mode: int) -> Any:
         log.info("rebuilding a corrupt compiled detector database", extra={"fields": {"path": str(path)}})
         return None
     return db
-
-
-def _store(path: Path, db: Any) -> None:
-    import hyperscan
-
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(hyperscan.dumpb(db))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:  # read-only, full, not ours: the compiled database still serves
-        log.debug("compiled detector database not cached", extra={"fields": {"path": str(path), "error": str(exc)}})
 
 
 def compile_database(expressions: Sequence[bytes], flags: Sequence[int], *, mode: int | None = None,
@@ -141,8 +148,8 @@ def compile_database(expressions: Sequence[bytes], flags: Sequence[int], *, mode
     db = hyperscan.Database(mode=mode)
     db.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
                flags=list(flags))
-    if path is not None:
-        _store(path, db)
+    if path is not None:  # read-only, full, not ours: the compiled database still serves
+        write_private(path, hyperscan.dumpb(db))
     return db
 
 
@@ -165,19 +172,11 @@ class JsonMemo:
     def _read(path: Path) -> dict[str, Any]:
         import json
 
+        raw = read_trusted(path)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
+            data = json.loads(raw) if raw is not None else {}
+        except ValueError:
             return {}
-        try:
-            if not _trusted(fd, path.parent):
-                return {}
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = json.loads(fh.read())
-        except (OSError, ValueError):
-            return {}
-        finally:
-            os.close(fd)
         return data if isinstance(data, dict) else {}
 
     def get(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -194,15 +193,4 @@ class JsonMemo:
         if not self.dirty or self.path is None:
             return
         self.dirty = False
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(self.values, fh, separators=(",", ":"))
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError as exc:
-            log.debug("load-time results not cached", extra={"fields": {"path": str(self.path), "error": str(exc)}})
+        write_private(self.path, json.dumps(self.values, separators=(",", ":")).encode())

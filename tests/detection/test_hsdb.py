@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -167,3 +169,80 @@ def test_fast_window_results_are_remembered_and_never_trusted_blindly(
     memo.chmod(0o666)
     got = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
     assert got == want and memo.stat().st_mode & 0o077 == 0
+
+
+def _same(a: object, b: object) -> None:
+    from icap_dlp.detection._engine import DetectorLibrary
+
+    assert isinstance(a, DetectorLibrary) and isinstance(b, DetectorLibrary)
+    assert a.fingerprint == b.fingerprint and a.files == b.files and a.detectors == b.detectors
+    assert [(c.id, c.file, c.line, [(p.source, p.flags, p.fast_window) for p in c.patterns])
+            for c in a.compiled.values()] == \
+        [(c.id, c.file, c.line, [(p.source, p.flags, p.fast_window) for p in c.patterns])
+         for c in b.compiled.values()]
+
+
+def _counted(calls: list[str], real: Any, data: bytes, file: str) -> Any:
+    calls.append(file)
+    return real(data, file)
+
+
+def test_parsed_detector_files_are_cached_and_never_trusted_blindly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import icap_dlp.detection._engine as E
+
+    monkeypatch.setenv(CACHE_ENV, "")
+    want = load_library()
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _same(load_library(), want)  # parsed, validated and stored
+    (entry,) = tmp_path.glob("detectors-*.pickle")
+    assert entry.stat().st_mode & 0o077 == 0
+
+    def no_parse(*_: object) -> None:
+        raise AssertionError("parsed although cached")
+
+    with monkeypatch.context() as m:
+        m.setattr(E, "load_yaml_bytes", no_parse)
+        _same(load_library(), want)  # from the cache: no YAML, no schema validation
+    # Corrupt, foreign-writable or of another shape: parsed again, as without a cache.
+    for damage in ("corrupt", "writable", "shape"):
+        if damage == "corrupt":
+            entry.write_bytes(b"\x80\x05not a pickle")
+        elif damage == "writable":
+            entry.chmod(0o666)
+        else:
+            import pickle
+
+            entry.write_bytes(pickle.dumps([("not", "a", "parse")]))
+        calls: list[str] = []
+        with monkeypatch.context() as m:
+            m.setattr(E, "load_yaml_bytes", functools.partial(_counted, calls, E.load_yaml_bytes))
+            _same(load_library(), want)
+        assert len(calls) == len(want.files), damage
+        assert entry.stat().st_mode & 0o077 == 0  # replaced by a good entry of ours
+
+
+def test_a_changed_detector_file_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    f = tmp_path / "d.yaml"
+    body = """version: 1
+detectors:
+  - id: demo
+    description: demo
+    entity_type: DEMO
+    category: pii
+    patterns:
+      - regex: 'demo-\\d+'
+    examples:
+      match: ['demo-1']
+      no_match: ['demo']
+"""
+    f.write_text(body)
+    assert [f.detector_id for f in Engine(load_library([f])).scan("a demo-12")] == ["demo"]
+    f.write_text(body.replace("demo-", "test-").replace("id: demo", "id: test"))
+    assert [f.detector_id for f in Engine(load_library([f])).scan("a demo-12 test-3")] == ["test"]
+    f.write_text(body.replace("category: pii", "category: [pii"))  # broken: never cached, always named
+    for _ in range(2):
+        with pytest.raises(ConfigErrors) as exc:
+            load_library([f])
+        assert "d.yaml:7:" in str(exc.value) and "starts at line 6" in str(exc.value)
