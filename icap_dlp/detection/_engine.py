@@ -18,6 +18,7 @@ import operator
 import re
 import re._constants as re_constants
 import re._parser as re_parser
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from icap_dlp.detection import _korean
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import MAX_WINDOW, fast_window
 from icap_dlp.detection._hsdb import JsonMemo, cache_dir, compile_database, read_trusted, write_private
-from icap_dlp.detection._ner import NerConfig
+from icap_dlp.detection._ner_config import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.detection._structure import TextStructure
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
@@ -115,6 +116,7 @@ class CompiledDetector:
     head: tuple[str, str, str, str] = ("", "", "", "")
     # Short ASCII context words (tin, ip, cc) count only as whole words: "tin" is not in "Kristin".
     whole_words: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    anchor_width: int | None = None  # anchor_width(spec.anchor), from the memo of earlier loads
 
     @property
     def id(self) -> str:
@@ -234,6 +236,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
         why_valid=f"; {det.validator.name} valid" if det.validator else "",
         why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
         head=(det.id, det.entity_type, det.category, det.severity),
+        anchor_width=_anchor_width(det.anchor, shapes) if det.anchor else None,
         required_words=_gate_words(det.context),
         whole_words={w.lower(): _whole_word(w.lower())
                      for w in (det.context.words if det.context else ()) if w.isascii() and len(w) <= _SHORT_WORD},
@@ -242,8 +245,9 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
 
 def _shape_memo() -> JsonMemo:
     """Group counts and names of patterns that compiled in an earlier load (with this version of
-    regex): a pattern found there is not compiled at load, only when an engine first needs it."""
-    return JsonMemo("regex-shape", f"regex {regex.__version__}")
+    regex): a pattern found there is not compiled at load, only when an engine first needs it.
+    Also each anchor's width (Python's own regex parser: its version is part of the key)."""
+    return JsonMemo("regex-shape", f"regex {regex.__version__}; python {sys.version}")
 
 
 def _shape(pattern: str, flags: int, memo: JsonMemo | None) -> tuple[int, list[str]]:
@@ -258,6 +262,15 @@ def _shape(pattern: str, flags: int, memo: JsonMemo | None) -> tuple[int, list[s
         return value[0], value[1]
     groups, names = compute()  # a damaged memo entry: compile, as without a memo
     return groups, names
+
+
+def _anchor_width(anchor: str, memo: JsonMemo | None) -> int | None:
+    if memo is None:
+        return anchor_width(anchor)
+    value = memo.get(f"anchor:{anchor}", lambda: anchor_width(anchor))
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 4 * 4096):
+        return value
+    return anchor_width(anchor)  # a damaged entry: computed, as without a memo
 
 
 def _fast_window(pattern: str, flags: int, memo: JsonMemo | None) -> int:
@@ -385,8 +398,6 @@ def _parsed_key(paths: Sequence[Path], blobs: Sequence[bytes | None]) -> Path | 
     where = cache_dir()
     if where is None:
         return None
-    import sys
-
     import pydantic
 
     from icap_dlp import _yaml
@@ -464,13 +475,14 @@ class Prefilter:
     """
 
     def __init__(self, keywords: Iterable[str], digit_gates: Iterable[int],
-                 anchors: Sequence[str] = ()) -> None:
+                 anchors: Sequence[str] = (), widths: Sequence[int | None] | None = None) -> None:
         self.keywords = sorted(set(keywords))
         self.gates = sorted(set(digit_gates))
         self.anchors = list(anchors)
         # Anchors of bounded width report only their end (start = end - width); unbounded ones
         # ask Hyperscan for the start of match, which costs more, so only they pay for it.
-        self.anchor_widths = [anchor_width(a) for a in self.anchors]
+        # (``widths``: the same, computed at load: parsing 89 anchors costs a few ms per engine.)
+        self.anchor_widths = list(widths) if widths is not None else [anchor_width(a) for a in self.anchors]
         self._db: Any = None
         try:
             import hyperscan
@@ -698,7 +710,7 @@ class Engine:
                 self._gated_by[w] = (*self._gated_by.get(w, ()), i)
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
-                                   [c.spec.anchor or "" for c in anchored])
+                                   [c.spec.anchor or "" for c in anchored], [c.anchor_width for c in anchored])
         if not lazy and any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
             V.warm_up_phone()  # import libphonenumber now, not on the first request
         ner = ner or NerConfig()

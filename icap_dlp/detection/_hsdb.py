@@ -22,7 +22,6 @@ import functools
 import hashlib
 import logging
 import os
-import platform
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
@@ -59,7 +58,7 @@ def platform_tag() -> str:
     except OSError:
         pass
     version = getattr(hyperscan, "__version__", "?")
-    return f"hyperscan {version}; {platform.machine()}; {hashlib.sha256(flags.encode()).hexdigest()}"
+    return f"hyperscan {version}; {os.uname().machine}; {hashlib.sha256(flags.encode()).hexdigest()}"
 
 
 def database_key(expressions: Sequence[bytes], flags: Sequence[int], mode: int) -> str:

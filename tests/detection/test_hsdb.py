@@ -246,3 +246,31 @@ detectors:
         with pytest.raises(ConfigErrors) as exc:
             load_library([f])
         assert "d.yaml:7:" in str(exc.value) and "starts at line 6" in str(exc.value)
+
+
+def test_pattern_shapes_and_anchor_widths_are_remembered_and_never_trusted_blindly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from icap_dlp.detection._engine import anchor_width
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    lib = load_library()
+    (memo,) = tmp_path.glob("regex-shape-*.json")
+    want = {c.id: anchor_width(c.spec.anchor) if c.spec.anchor else None for c in lib.compiled.values()}
+    assert {c.id: c.anchor_width for c in lib.compiled.values()} == want
+    assert {c.id: c.anchor_width for c in load_library().compiled.values()} == want  # from the memo
+    # Damaged entries (of the wrong type or shape) are recomputed. (A well-formed false entry could
+    # only be written by this user, who can edit the detector files as well.)
+    values = json.loads(memo.read_text())
+    memo.write_text(json.dumps({k: ("x" if i % 3 == 0 else [None, "g"] if i % 3 == 1 else -7)
+                                for i, k in enumerate(values)}))
+    again = load_library()
+    assert {c.id: c.anchor_width for c in again.compiled.values()} == want
+    f = tmp_path / "d.yaml"
+    f.write_text("version: 1\ndetectors:\n  - id: demo\n    description: d\n    entity_type: DEMO\n"
+                 "    category: pii\n    patterns:\n      - regex: 'demo-(\\d+)'\n        group: 2\n"
+                 "    examples:\n      match: ['demo-1']\n      no_match: ['demo']\n")
+    for _ in range(2):  # the second time from the memo: still refused
+        with pytest.raises(ConfigErrors, match="only 1 groups"):
+            load_library([f])

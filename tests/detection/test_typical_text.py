@@ -81,3 +81,14 @@ def test_name_anchor_on_the_bench_texts() -> None:
     windowed, full = _engines()
     for text in (typical_text(300_000, seed=7), mixed(300_000, seed=7), _prose(300_000, random.Random(7))):
         assert windowed.scan(text) == full.scan(text)
+
+
+def test_a_lazy_engine_compiles_what_a_text_needs_and_finds_the_same() -> None:
+    # Libraries of their own: none of their patterns compiled by another engine.
+    eager = Engine(load_library(), IDS)
+    assert all("rx" in vars(p) for c in eager.regex_detectors for p in c.patterns)
+    lazy = Engine(load_library(), IDS, lazy=True)
+    assert lazy.scan("hello world") == []
+    assert not [p for c in lazy.regex_detectors for p in c.patterns if "rx" in vars(p)]
+    text = typical_text(100_000, seed=12)
+    assert lazy.scan(text) == eager.scan(text) != []
