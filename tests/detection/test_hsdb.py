@@ -224,19 +224,9 @@ def test_parsed_detector_files_are_cached_and_never_trusted_blindly(
 
 def test_a_changed_detector_file_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    from tests.detection.test_library import GOOD as body
+
     f = tmp_path / "d.yaml"
-    body = """version: 1
-detectors:
-  - id: demo
-    description: demo
-    entity_type: DEMO
-    category: pii
-    patterns:
-      - regex: 'demo-\\d+'
-    examples:
-      match: ['demo-1']
-      no_match: ['demo']
-"""
     f.write_text(body)
     assert [f.detector_id for f in Engine(load_library([f])).scan("a demo-12")] == ["demo"]
     f.write_text(body.replace("demo-", "test-").replace("id: demo", "id: test"))
