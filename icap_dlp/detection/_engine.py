@@ -436,7 +436,7 @@ def _cached_parse(key: Path | None) -> Parsed | None:
 def _store_parse(key: Path, parsed: Parsed) -> None:
     import pickle
 
-    write_private(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL))
+    write_private(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), keep=32)
 
 
 def _check_anchors(anchors: list[tuple[str, Callable[[str], ConfigError]]]) -> list[ConfigError]:

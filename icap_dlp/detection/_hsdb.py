@@ -18,6 +18,7 @@ ignored (and replaced when the directory is ours).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
@@ -32,6 +33,7 @@ log = logging.getLogger("icap_dlp.detection")
 
 CACHE_ENV = "ICAP_DLP_CACHE_DIR"
 _SUFFIX = ".hsdb"
+KEEP_DATABASES = 64  # compiled databases kept (about 0.4 MB each for the built-in library)
 
 
 def cache_dir() -> Path | None:
@@ -91,16 +93,34 @@ def read_trusted(path: Path) -> bytes | None:
             log.warning("ignoring a cached file not owned by this user", extra={"fields": {"path": str(path)}})
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read()
+            data = fh.read()
     except OSError:
         return None
+    else:
+        with contextlib.suppress(OSError):  # used now: pruned last (a read-only directory: no matter)
+            os.utime(fd)
+        return data
     finally:
         os.close(fd)
 
 
-def write_private(path: Path, data: bytes) -> None:
+def prune(directory: Path, pattern: str, keep: int) -> None:
+    """Keep the ``keep`` most recently used cache files matching ``pattern`` in ``directory``
+    (each read marks its file used): detector sets come and go (every edit of a detector file
+    makes new entries), and the cache must not grow without bound."""
+    try:
+        entries = sorted(((p.stat().st_mtime_ns, p) for p in directory.glob(pattern)), reverse=True)
+    except OSError:
+        return
+    for _, old in entries[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def write_private(path: Path, data: bytes, keep: int | None = None) -> None:
     """Store a cache file atomically, readable by this user only; a directory that is read-only,
-    full or not ours only means nothing is cached."""
+    full or not ours only means nothing is cached. ``keep``: then :func:`prune` the files of the
+    same kind (same name prefix and suffix) to that many."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
@@ -113,6 +133,10 @@ def write_private(path: Path, data: bytes) -> None:
             raise
     except OSError as exc:
         log.debug("not cached", extra={"fields": {"path": str(path), "error": str(exc)}})
+        return
+    if keep is not None:
+        prune(path.parent, path.name.split("-", 1)[0] + "-*" + path.suffix if "-" in path.name else "*" + path.suffix,
+              keep)
 
 
 def _load(path: Path, mode: int) -> Any:
@@ -148,7 +172,7 @@ def compile_database(expressions: Sequence[bytes], flags: Sequence[int], *, mode
     db.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
                flags=list(flags))
     if path is not None:  # read-only, full, not ours: the compiled database still serves
-        write_private(path, hyperscan.dumpb(db))
+        write_private(path, hyperscan.dumpb(db), keep=KEEP_DATABASES)
     return db
 
 

@@ -36,9 +36,9 @@ def test_cached_database_is_stored_then_loaded(tmp_path: Path) -> None:
     files = list(tmp_path.glob("*.hsdb"))
     assert [f.name for f in files] == [database_key(EXPRS, FLAGS, hyperscan.HS_MODE_BLOCK) + ".hsdb"]
     assert files[0].stat().st_mode & 0o077 == 0
-    before = files[0].stat().st_mtime_ns
+    before = files[0].stat().st_ino
     loaded = compile_database(EXPRS, FLAGS, cache=tmp_path)
-    assert files[0].stat().st_mtime_ns == before  # read, not rewritten
+    assert files[0].stat().st_ino == before  # read, not rewritten (a write replaces the file)
     assert _matches(loaded, data) == _matches(fresh, data) != []
 
 
@@ -264,3 +264,22 @@ def test_pattern_shapes_and_anchor_widths_are_remembered_and_never_trusted_blind
     for _ in range(2):  # the second time from the memo: still refused
         with pytest.raises(ConfigErrors, match="only 1 groups"):
             load_library([f])
+
+
+def test_the_cache_keeps_the_most_recently_used_databases(tmp_path: Path) -> None:
+    from icap_dlp.detection._hsdb import KEEP_DATABASES
+
+    compile_database(EXPRS, FLAGS, cache=tmp_path)
+    (used,) = tmp_path.glob("*.hsdb")
+    os.utime(used, ns=(0, 0))  # the oldest of all ...
+    fakes = []
+    for i in range(1, KEEP_DATABASES + 1):
+        fake = tmp_path / f"{i:064x}.hsdb"
+        fake.write_bytes(b"x")
+        os.utime(fake, ns=(i * 10**9, i * 10**9))
+        fakes.append(fake)
+    compile_database(EXPRS, FLAGS, cache=tmp_path)  # ... until read: now the most recently used
+    compile_database(EXPRS[:1], FLAGS[:1], cache=tmp_path)  # a new entry: the cache is pruned
+    left = set(tmp_path.glob("*.hsdb"))
+    assert len(left) == KEEP_DATABASES
+    assert used in left and not fakes[0].exists() and not fakes[1].exists() and fakes[2] in left
