@@ -283,3 +283,33 @@ def test_the_cache_keeps_the_most_recently_used_databases(tmp_path: Path) -> Non
     left = set(tmp_path.glob("*.hsdb"))
     assert len(left) == KEEP_DATABASES
     assert used in left and not fakes[0].exists() and not fakes[1].exists() and fakes[2] in left
+
+
+def test_yaml_keeps_dates_as_written_and_lines_without_pyyaml_at_import() -> None:
+    """PyYAML is imported on the first parse only; the loader it builds reads a date as the string
+    the author wrote and maps every value to its line."""
+    code = ("import sys; import icap_dlp._yaml as Y; assert 'yaml' not in sys.modules; "
+            "d = Y.load_yaml('a: 2026-11-27\\nb:\\n  - 1\\n  - x\\n', 'f'); "
+            "assert d.data == {'a': '2026-11-27', 'b': [1, 'x']}, d.data; "
+            "assert d.line_of(('b', 1)) == 4 and d.line_of(('a',)) == 1; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)},
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "ok", r.stderr
+
+
+def test_a_warm_scan_imports_no_yaml_nor_ner_nor_phone_library(tmp_path: Path) -> None:
+    """What a warm ``icap-dlp scan`` of a file without phone numbers leaves out of its start-up:
+    PyYAML (the parsed files come from the cache), the NER adapter and spaCy, libphonenumber; and
+    it compiles only the patterns the text needs."""
+    text = tmp_path / "in.txt"
+    text.write_text("mail bob@example.com\n")
+    code = ("import sys, io, contextlib; from icap_dlp.cli import main; out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out): main(['scan', sys.argv[1]])\n"
+            "print(sorted(m for m in ('yaml', 'icap_dlp.detection._ner', 'spacy', 'phonenumbers') "
+            "if m in sys.modules)); print(out.getvalue().count('email'))")
+    env = {**os.environ, "PYTHONPATH": str(REPO), CACHE_ENV: str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code, str(text)], env=env, capture_output=True, text=True,
+                           timeout=120) for _ in range(2)]
+    assert runs[0].returncode == 0 and runs[1].returncode == 0, runs[0].stderr + runs[1].stderr
+    assert runs[0].stdout.split("\n")[:2] == ["['yaml']", "1"]  # cold: the files are parsed
+    assert runs[1].stdout.split("\n")[:2] == ["[]", "1"]
