@@ -8,14 +8,16 @@ errors from pydantic or jsonschema carry such paths, so ``doc.line_of(path)`` tu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from icap_dlp.errors import ConfigError, ConfigErrors
+
+if TYPE_CHECKING:
+    import yaml
 
 PathKey = tuple[str | int, ...]
 
@@ -50,22 +52,23 @@ def dotted(path: Iterable[str | int]) -> str:
     return out
 
 
-# libyaml's parser (PyYAML built with it, as the wheels are) composes nodes about 7x faster; its
-# nodes carry the same marks, so every value keeps its line.
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+@functools.cache
+def _loader() -> Any:
+    """SafeLoader without implicit timestamps (a date stays the string the author wrote), on
+    libyaml's parser (PyYAML built with it, as the wheels are): it composes nodes about 7x faster,
+    and its nodes carry the same marks, so every value keeps its line. Built (and PyYAML imported)
+    on the first parse: a start-up that finds its files parsed in a cache never needs it."""
+    import yaml
+
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    resolvers = {k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+                 for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    return type("_Loader", (base,), {"__doc__": _loader.__doc__, "yaml_implicit_resolvers": resolvers})
 
 
-class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
-    """SafeLoader without implicit timestamps (a date stays the string the author wrote)."""
+def _walk(node: yaml.Node, loader: Any, path: PathKey, lines: dict[PathKey, int], file: str) -> Any:
+    import yaml
 
-
-_Loader.yaml_implicit_resolvers = {
-    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _walk(node: yaml.Node, loader: _Loader, path: PathKey, lines: dict[PathKey, int], file: str) -> Any:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -92,7 +95,9 @@ def _walk(node: yaml.Node, loader: _Loader, path: PathKey, lines: dict[PathKey, 
 
 def load_yaml(text: str, file: str) -> YamlDoc:
     """Parse one YAML document; syntax errors become :class:`ConfigError` with file and line."""
-    loader = _Loader(text)
+    import yaml
+
+    loader = _loader()(text)
     try:
         node = loader.get_single_node()
         lines: dict[PathKey, int] = {}
@@ -114,12 +119,19 @@ def load_yaml(text: str, file: str) -> YamlDoc:
 def load_yaml_file(path: str | Path) -> YamlDoc:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text: {exc}", file=str(p)) from exc
+        data = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", file=str(p)) from exc
-    return load_yaml(text, str(p))
+    return load_yaml_bytes(data, str(p))
+
+
+def load_yaml_bytes(data: bytes, file: str) -> YamlDoc:
+    """:func:`load_yaml` of a file's bytes (already read), which must be UTF-8."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text: {exc}", file=file) from exc
+    return load_yaml(text, file)
 
 
 def pydantic_errors(doc: YamlDoc, exc: Any, prefix: Sequence[str | int] = ()) -> ConfigErrors:

@@ -6,7 +6,8 @@ Runs ``python -m icap_dlp scan`` in fresh processes (so imports, YAML, the Hyper
 cache, the scan and printing all count) on a 5-byte file (start-up) and on 1 MB of
 ``payloads.typical_text``; reports the best wall time and the process's CPU time of ``--runs``,
 cold (an empty compiled-database cache) and warm, and the ratios against the baseline checkout
-(put first on PYTHONPATH) measured in the same run, interleaved.
+(put first on PYTHONPATH) measured in the same run, interleaved: start-up, the scan after it, and
+both together (``total_cpu_ratio``: what one ``icap-dlp scan`` of the big file costs).
 """
 
 from __future__ import annotations
@@ -108,6 +109,10 @@ def main() -> int:
         if args.baseline:
             out["startup_ratio"] = round(best["this"]["startup_cpu_s"] / best["baseline"]["startup_cpu_s"], 3)
             out["scan_speedup"] = round(best["baseline"]["scan_cpu_s"] / max(best["this"]["scan_cpu_s"], 1e-6), 2)
+            # What one ``icap-dlp scan`` of the big file costs (a one-shot scan compiles patterns and
+            # loads libphonenumber when the text first needs them: start-up cost moved into the scan).
+            total = {k: best[k]["startup_cpu_s"] + best[k]["scan_cpu_s"] for k in ("this", "baseline")}
+            out["total_cpu_ratio"] = round(total["this"] / total["baseline"], 3)
         print(json.dumps(out, indent=1))
     return 0
 

@@ -10,7 +10,7 @@ from icap_dlp.detection._engine import (
     validated,
 )
 from icap_dlp.detection._engine import _resolve_overlaps as resolve_overlaps
-from icap_dlp.detection._ner import NerConfig
+from icap_dlp.detection._ner_config import NerConfig
 from icap_dlp.detection._schema import Detector, DetectorFile, json_schema
 from icap_dlp.detection._validators import REGISTRY as VALIDATORS
 from icap_dlp.detection._validators import Verdict

@@ -42,7 +42,7 @@ def _scan(args: argparse.Namespace) -> int:
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8", errors="replace")
     lib = _library(args.detectors)
     ids = [d.id for d in lib.detectors if args.ner or d.kind == "regex"]
-    findings = Engine(lib, ids).scan(text)
+    findings = Engine(lib, ids, lazy=True).scan(text)
     if args.redact:
         out, last = [], 0
         for f in findings:

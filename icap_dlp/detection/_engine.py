@@ -18,6 +18,7 @@ import operator
 import re
 import re._constants as re_constants
 import re._parser as re_parser
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,12 +28,12 @@ from typing import Any, Literal
 import regex
 from pydantic import ValidationError
 
-from icap_dlp._yaml import YamlDoc, load_yaml_file, pydantic_errors
+from icap_dlp._yaml import YamlDoc, load_yaml_bytes, pydantic_errors
 from icap_dlp.detection import _korean
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import MAX_WINDOW, fast_window
-from icap_dlp.detection._hsdb import JsonMemo, compile_database
-from icap_dlp.detection._ner import NerConfig
+from icap_dlp.detection._hsdb import JsonMemo, cache_dir, compile_database, read_trusted, write_private
+from icap_dlp.detection._ner_config import NerConfig
 from icap_dlp.detection._schema import Context, Detector, DetectorFile
 from icap_dlp.detection._structure import TextStructure
 from icap_dlp.errors import ConfigError, ConfigErrors, InspectionError
@@ -55,7 +56,8 @@ def redos_risk(pattern: str) -> bool:
 @dataclass(frozen=True)
 class CompiledPattern:
     name: str
-    rx: regex.Pattern[str]
+    source: str  # the regex and its flags, compiled on first use (see ``rx``)
+    flags: int
     group: int | str
     why: str  # the start of every explanation from this pattern
     # A finding's score, rounded, from the pattern's score (else the detector's base score) for:
@@ -68,6 +70,15 @@ class CompiledPattern:
     fast_window: int = 0
     context_required: bool = False  # a bare form: no finding without a context word or label
     shorter_on_invalid: bool = False
+
+    @functools.cached_property
+    def rx(self) -> regex.Pattern[str]:
+        """The compiled pattern. Compiling the library's 115 patterns costs more than a third of
+        ``icap-dlp scan``'s start-up, and a scan of a small file needs few of them: the load
+        checks each pattern (or finds it checked in the shape memo) and compiles it here, once,
+        when an engine first needs it (an Engine compiles its detectors' patterns up front
+        unless told to be lazy)."""
+        return regex.compile(self.source, self.flags)
 
 
 VALID_BONUS = 0.2
@@ -104,7 +115,8 @@ class CompiledDetector:
     # What every finding of this detector starts with (id, entity type, category, severity).
     head: tuple[str, str, str, str] = ("", "", "", "")
     # Short ASCII context words (tin, ip, cc) count only as whole words: "tin" is not in "Kristin".
-    whole_words: dict[str, regex.Pattern[str]] = field(default_factory=dict)
+    whole_words: dict[str, re.Pattern[str]] = field(default_factory=dict)
+    anchor_width: int | None = None  # anchor_width(spec.anchor), from the memo of earlier loads
 
     @property
     def id(self) -> str:
@@ -164,7 +176,7 @@ def _fast_window_memo() -> JsonMemo:
 
 
 def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
-                      memo: JsonMemo | None = None) -> CompiledDetector:
+                      memo: JsonMemo | None = None, shapes: JsonMemo | None = None) -> CompiledDetector:
     errors: list[ConfigError] = []
     pats = []
     for i, p in enumerate(det.patterns):
@@ -177,13 +189,13 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
         for f in p.flags:
             flags |= _FLAGS[f]
         try:
-            rx = regex.compile(p.regex, flags)
+            groups, names = _shape(p.regex, flags, shapes)
         except regex.error as exc:
             errors.append(doc.error(where, f"invalid regex: {exc}"))
             continue
-        if isinstance(p.group, int) and p.group > rx.groups:
-            errors.append(doc.error((*path, "patterns", i, "group"), f"the regex has only {rx.groups} groups"))
-        if isinstance(p.group, str) and p.group not in rx.groupindex:
+        if isinstance(p.group, int) and p.group > groups:
+            errors.append(doc.error((*path, "patterns", i, "group"), f"the regex has only {groups} groups"))
+        if isinstance(p.group, str) and p.group not in names:
             errors.append(doc.error((*path, "patterns", i, "group"), f"no group named {p.group!r}"))
         score = det.score if p.score is None else p.score
         if p.context_required and det.context is None:
@@ -191,7 +203,7 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
                                     "the detector has no context words to require"))
         if p.shorter_on_invalid and det.validator is None:
             errors.append(doc.error((*path, "patterns", i, "shorter_on_invalid"), "the detector has no validator"))
-        pats.append(CompiledPattern(p.name, rx, p.group, f"pattern {p.name}",
+        pats.append(CompiledPattern(p.name, p.regex, flags, p.group, f"pattern {p.name}",
                                     _scores(score, det.context.boost if det.context else 0.0,
                                             det.validator.unknown_score if det.validator else None),
                                     _fast_window(p.regex, flags, memo), p.context_required, p.shorter_on_invalid))
@@ -224,10 +236,41 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
         why_valid=f"; {det.validator.name} valid" if det.validator else "",
         why_unknown=f"; {det.validator.name} unknown" if det.validator else "",
         head=(det.id, det.entity_type, det.category, det.severity),
+        anchor_width=_anchor_width(det.anchor, shapes) if det.anchor else None,
         required_words=_gate_words(det.context),
         whole_words={w.lower(): _whole_word(w.lower())
                      for w in (det.context.words if det.context else ()) if w.isascii() and len(w) <= _SHORT_WORD},
     )
+
+
+def _shape_memo() -> JsonMemo:
+    """Group counts and names of patterns that compiled in an earlier load (with this version of
+    regex): a pattern found there is not compiled at load, only when an engine first needs it.
+    Also each anchor's width (Python's own regex parser: its version is part of the key)."""
+    return JsonMemo("regex-shape", f"regex {regex.__version__}; python {sys.version}")
+
+
+def _shape(pattern: str, flags: int, memo: JsonMemo | None) -> tuple[int, list[str]]:
+    """(number of groups, group names) of a pattern; raises regex.error when it does not compile."""
+    def compute() -> list[Any]:
+        rx = regex.compile(pattern, flags)
+        return [rx.groups, sorted(rx.groupindex)]
+
+    value = compute() if memo is None else memo.get(f"{flags}:{pattern}", compute)
+    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], int) and isinstance(value[1], list)
+            and all(isinstance(n, str) for n in value[1])):
+        return value[0], value[1]
+    groups, names = compute()  # a damaged memo entry: compile, as without a memo
+    return groups, names
+
+
+def _anchor_width(anchor: str, memo: JsonMemo | None) -> int | None:
+    if memo is None:
+        return anchor_width(anchor)
+    value = memo.get(f"anchor:{anchor}", lambda: anchor_width(anchor))
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 4 * 4096):
+        return value
+    return anchor_width(anchor)  # a damaged entry: computed, as without a memo
 
 
 def _fast_window(pattern: str, flags: int, memo: JsonMemo | None) -> int:
@@ -237,12 +280,13 @@ def _fast_window(pattern: str, flags: int, memo: JsonMemo | None) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WINDOW else 0
 
 
-def _whole_word(w: str) -> regex.Pattern[str]:
+def _whole_word(w: str) -> re.Pattern[str]:
     """A short context word as a word: no letter or digit glued to an end that is a letter or
-    digit itself (``sin:`` and ``sin_`` end in punctuation, which is their boundary)."""
+    digit itself (``sin:`` and ``sin_`` end in punctuation, which is their boundary). An ASCII
+    word and ASCII classes: the standard library compiles it several times faster than regex."""
     before = "(?<![a-z0-9])" if w[:1].isalnum() else ""
     after = "(?![a-z0-9])" if w[-1:].isalnum() else ""
-    return regex.compile(before + regex.escape(w) + after)
+    return re.compile(before + re.escape(w) + after)
 
 
 _SHORT_WORD = 4
@@ -288,42 +332,111 @@ def load_library(paths: Sequence[str | Path] | None = None, *, extra_paths: Sequ
     errors: list[ConfigError] = []
     compiled: list[CompiledDetector] = []
     anchors: list[tuple[str, Callable[[str], ConfigError]]] = []
-    memo = _fast_window_memo()
+    memo, shapes = _fast_window_memo(), _shape_memo()
     seen: dict[str, str] = {}
-    files: list[str] = []
-    h = hashlib.sha256()
-    for root in roots:
-        for f in _files(root):
-            files.append(str(f))
+    found = [f for root in roots for f in _files(root)]
+    files = [str(f) for f in found]
+    blobs: list[bytes | None] = []
+    for f in found:
+        try:
+            blobs.append(f.read_bytes())
+        except OSError as exc:
+            errors.append(ConfigError(f"cannot read: {exc.strerror or exc}", file=str(f)))
+            blobs.append(None)
+    key = None if errors else _parsed_key(found, blobs)
+    parsed = _cached_parse(key)
+    if parsed is None:
+        parsed = []
+        for fi, (f, blob) in enumerate(zip(found, blobs, strict=True)):
+            if blob is None:
+                continue
             try:
-                doc = load_yaml_file(f)
+                doc = load_yaml_bytes(blob, str(f))
             except ConfigError as exc:
                 errors.append(exc)
                 continue
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
             try:
                 df = DetectorFile.model_validate(doc.data if doc.data is not None else {})
             except ValidationError as exc:
                 errors.extend(pydantic_errors(doc, exc).errors)
                 continue
-            for i, det in enumerate(df.detectors):
-                path = ("detectors", i)
-                if det.id in seen:
-                    errors.append(doc.error((*path, "id"), f"duplicate detector id {det.id!r} "
-                                                           f"(first in {seen[det.id]})"))
-                    continue
-                seen[det.id] = f"{doc.file}:{doc.line_of(path)}"
-                try:
-                    compiled.append(_compile_detector(det, doc, path, memo))
-                except ConfigErrors as exc:
-                    errors.extend(exc.errors)
-                if det.anchor is not None:
-                    anchors.append((det.anchor, functools.partial(doc.error, (*path, "anchor"))))
+            doc.data = None  # validated: the specs hold what counts
+            parsed.append((fi, doc, df.detectors))
+        if key is not None and not errors:
+            _store_parse(key, parsed)
+    h = hashlib.sha256()
+    for fi, doc, detectors in parsed:
+        h.update(found[fi].name.encode() + b"\0" + (blobs[fi] or b""))
+        for i, det in enumerate(detectors):
+            path = ("detectors", i)
+            if det.id in seen:
+                errors.append(doc.error((*path, "id"), f"duplicate detector id {det.id!r} "
+                                                       f"(first in {seen[det.id]})"))
+                continue
+            seen[det.id] = f"{doc.file}:{doc.line_of(path)}"
+            try:
+                compiled.append(_compile_detector(det, doc, path, memo, shapes))
+            except ConfigErrors as exc:
+                errors.extend(exc.errors)
+            if det.anchor is not None:
+                anchors.append((det.anchor, functools.partial(doc.error, (*path, "anchor"))))
     errors.extend(_check_anchors(anchors))
     memo.save()
+    shapes.save()
     if errors:
         raise ConfigErrors(errors)
     return DetectorLibrary(compiled, files, h.hexdigest())
+
+
+Parsed = list[tuple[int, YamlDoc, list[Detector]]]  # (index of the file, its line map, its detectors)
+_PARSED_FORMAT = 1
+
+
+def _parsed_key(paths: Sequence[Path], blobs: Sequence[bytes | None]) -> Path | None:
+    """Where the parsed and validated detector files are cached: keyed by their paths and bytes,
+    the schema and the YAML line-mapping code, pydantic's and Python's versions."""
+    where = cache_dir()
+    if where is None:
+        return None
+    import pydantic
+
+    from icap_dlp import _yaml
+    from icap_dlp.detection import _schema
+
+    h = hashlib.sha256(f"{_PARSED_FORMAT}; pydantic {pydantic.VERSION}; {sys.version}".encode())
+    for source in (_schema.__file__, _yaml.__file__):
+        h.update(b"\0" + Path(source).read_bytes())
+    for f, blob in zip(paths, blobs, strict=True):
+        h.update(b"\0%s\0%d\0" % (str(f).encode("utf-8", "surrogateescape"), len(blob or b"")) + (blob or b""))
+    return where / f"detectors-{h.hexdigest()[:40]}.pickle"
+
+
+def _cached_parse(key: Path | None) -> Parsed | None:
+    """The detector files as an earlier load parsed and validated them (YAML and the schema cost
+    more than half of a warm ``icap-dlp scan`` start-up), or None. Pickled, so only a file of this
+    user's in a directory nobody else can write is read (as for compiled databases: whoever could
+    plant one could run code as this user already); anything unreadable or unexpected: None."""
+    import pickle
+
+    raw = read_trusted(key) if key is not None else None
+    if raw is None:
+        return None
+    try:
+        value = pickle.loads(raw)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
+            ValueError):  # a corrupt or outdated entry: parse again
+        return None
+    if not isinstance(value, list) or not all(
+            isinstance(e, tuple) and len(e) == 3 and isinstance(e[0], int) and isinstance(e[1], YamlDoc)
+            and isinstance(e[2], list) and all(isinstance(d, Detector) for d in e[2]) for e in value):
+        return None
+    return value
+
+
+def _store_parse(key: Path, parsed: Parsed) -> None:
+    import pickle
+
+    write_private(key, pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL), keep=32)
 
 
 def _check_anchors(anchors: list[tuple[str, Callable[[str], ConfigError]]]) -> list[ConfigError]:
@@ -362,13 +475,14 @@ class Prefilter:
     """
 
     def __init__(self, keywords: Iterable[str], digit_gates: Iterable[int],
-                 anchors: Sequence[str] = ()) -> None:
+                 anchors: Sequence[str] = (), widths: Sequence[int | None] | None = None) -> None:
         self.keywords = sorted(set(keywords))
         self.gates = sorted(set(digit_gates))
         self.anchors = list(anchors)
         # Anchors of bounded width report only their end (start = end - width); unbounded ones
         # ask Hyperscan for the start of match, which costs more, so only they pay for it.
-        self.anchor_widths = [anchor_width(a) for a in self.anchors]
+        # (``widths``: the same, computed at load: parsing 89 anchors costs a few ms per engine.)
+        self.anchor_widths = list(widths) if widths is not None else [anchor_width(a) for a in self.anchors]
         self._db: Any = None
         try:
             import hyperscan
@@ -630,7 +744,7 @@ class Engine:
     def __init__(self, library: DetectorLibrary, detectors: Iterable[str] | None = None, *,
                  ner: NerConfig | None = None, ner_model: str | None = None, regex_timeout: float = 1.0,
                  max_ner_chars: int | None = None, ner_timeout: float | None = None,
-                 on_timeout: Literal["raise", "skip"] = "raise") -> None:
+                 on_timeout: Literal["raise", "skip"] = "raise", lazy: bool = False) -> None:
         """Compile the chosen detectors (all of ``library`` when ``detectors`` is None).
 
         ``ner`` configures NER detectors (``ner_model`` and ``max_ner_chars`` are shorthands for
@@ -639,6 +753,9 @@ class Engine:
         ``InspectionError(reason="timeout")`` (the failure policy decides, never a silent miss);
         ``"skip"`` drops that pattern's findings for that text and counts it in ``timeouts``.
         NER has one budget per call (``NerConfig.timeout``), handled the same way.
+
+        The detectors' patterns are compiled (and libphonenumber loaded) here, so that no request
+        pays for it, unless ``lazy`` (a one-shot scan): then each when a text first needs it.
         """
         ids = list(library.compiled) if detectors is None else list(detectors)
         unknown = [i for i in ids if i not in library]
@@ -647,6 +764,10 @@ class Engine:
         self.library = library
         chosen = [library.compiled[i] for i in sorted(set(ids))]
         self.regex_detectors = [c for c in chosen if c.spec.kind == "regex"]
+        if not lazy:
+            for c in self.regex_detectors:
+                for p in c.patterns:
+                    p.rx  # noqa: B018 (compiled and kept by the cached property)
         self.ner_detectors = [c for c in chosen if c.spec.kind == "ner"]
         self.regex_timeout = regex_timeout
         self.on_timeout = on_timeout
@@ -674,7 +795,10 @@ class Engine:
         anchor_forms = [_separator_forms(c.spec.anchor or "") for c in anchored]
         self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
-                                   anchor_forms)
+                                   anchor_forms,
+                                   # a separator form of an anchor has its width unless it was rewritten
+                                   [c.anchor_width if f == (c.spec.anchor or "") else anchor_width(f)
+                                    for c, f in zip(anchored, anchor_forms, strict=True)])
         # Label anchors: the anchor of a detector whose context is required, made of its words
         # (no digit class, no repetition: not the shape of the value). Their separator forms
         # (``ni[ _-]no``) stand for the words written as field names, so a hit counts as one of
@@ -686,7 +810,7 @@ class Engine:
                                if c.required_words and not re.search(r"\\d|\{", c.spec.anchor or "")}
         self._anchor_rx = [(i, re.compile(anchor_forms[i], re.IGNORECASE)) for i in self._label_anchors]
         self._key_anchor_cache: dict[str, frozenset[int]] = {}
-        if any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
+        if not lazy and any(c.spec.validator and c.spec.validator.name == "phone" for c in self.regex_detectors):
             V.warm_up_phone()  # import libphonenumber now, not on the first request
         ner = ner or NerConfig()
         if ner_model is not None:

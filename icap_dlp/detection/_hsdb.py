@@ -18,11 +18,11 @@ ignored (and replaced when the directory is ours).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import logging
 import os
-import platform
 import stat
 import tempfile
 from collections.abc import Callable, Sequence
@@ -33,6 +33,7 @@ log = logging.getLogger("icap_dlp.detection")
 
 CACHE_ENV = "ICAP_DLP_CACHE_DIR"
 _SUFFIX = ".hsdb"
+KEEP_DATABASES = 64  # compiled databases kept (about 0.4 MB each for the built-in library)
 
 
 def cache_dir() -> Path | None:
@@ -59,7 +60,7 @@ def platform_tag() -> str:
     except OSError:
         pass
     version = getattr(hyperscan, "__version__", "?")
-    return f"hyperscan {version}; {platform.machine()}; {hashlib.sha256(flags.encode()).hexdigest()}"
+    return f"hyperscan {version}; {os.uname().machine}; {hashlib.sha256(flags.encode()).hexdigest()}"
 
 
 def database_key(expressions: Sequence[bytes], flags: Sequence[int], mode: int) -> str:
@@ -80,24 +81,70 @@ def _trusted(fd: int, directory: Path) -> bool:
     return dst.st_uid == uid and not dst.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
 
 
-def _load(path: Path, mode: int) -> Any:
-    import hyperscan
-
+def read_trusted(path: Path) -> bytes | None:
+    """The content of a cache file, or None when it is missing, unreadable or not trusted (not
+    ours, or in a directory others may write: it could have been planted)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     try:
         if not _trusted(fd, path.parent):
-            log.warning("ignoring a compiled detector database not owned by this user",
-                        extra={"fields": {"path": str(path)}})
+            log.warning("ignoring a cached file not owned by this user", extra={"fields": {"path": str(path)}})
             return None
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read()
     except OSError:
         return None
+    else:
+        with contextlib.suppress(OSError):  # used now: pruned last (a read-only directory: no matter)
+            os.utime(fd)
+        return data
     finally:
         os.close(fd)
+
+
+def prune(directory: Path, pattern: str, keep: int) -> None:
+    """Keep the ``keep`` most recently used cache files matching ``pattern`` in ``directory``
+    (each read marks its file used): detector sets come and go (every edit of a detector file
+    makes new entries), and the cache must not grow without bound."""
+    try:
+        entries = sorted(((p.stat().st_mtime_ns, p) for p in directory.glob(pattern)), reverse=True)
+    except OSError:
+        return
+    for _, old in entries[keep:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+
+
+def write_private(path: Path, data: bytes, keep: int | None = None) -> None:
+    """Store a cache file atomically, readable by this user only; a directory that is read-only,
+    full or not ours only means nothing is cached. ``keep``: then :func:`prune` the files of the
+    same kind (same name prefix and suffix) to that many."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as exc:
+        log.debug("not cached", extra={"fields": {"path": str(path), "error": str(exc)}})
+        return
+    if keep is not None:
+        prune(path.parent, path.name.split("-", 1)[0] + "-*" + path.suffix if "-" in path.name else "*" + path.suffix,
+              keep)
+
+
+def _load(path: Path, mode: int) -> Any:
+    import hyperscan
+
+    data = read_trusted(path)
+    if data is None:
+        return None
     try:
         db = hyperscan.loadb(data, mode)
         db.scratch = hyperscan.Scratch(db)
@@ -105,23 +152,6 @@ def _load(path: Path, mode: int) -> Any:
         log.info("rebuilding a corrupt compiled detector database", extra={"fields": {"path": str(path)}})
         return None
     return db
-
-
-def _store(path: Path, db: Any) -> None:
-    import hyperscan
-
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=_SUFFIX, dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(hyperscan.dumpb(db))
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as exc:  # read-only, full, not ours: the compiled database still serves
-        log.debug("compiled detector database not cached", extra={"fields": {"path": str(path), "error": str(exc)}})
 
 
 def compile_database(expressions: Sequence[bytes], flags: Sequence[int], *, mode: int | None = None,
@@ -141,8 +171,8 @@ def compile_database(expressions: Sequence[bytes], flags: Sequence[int], *, mode
     db = hyperscan.Database(mode=mode)
     db.compile(expressions=list(expressions), ids=list(range(len(expressions))), elements=len(expressions),
                flags=list(flags))
-    if path is not None:
-        _store(path, db)
+    if path is not None:  # read-only, full, not ours: the compiled database still serves
+        write_private(path, hyperscan.dumpb(db), keep=KEEP_DATABASES)
     return db
 
 
@@ -165,19 +195,11 @@ class JsonMemo:
     def _read(path: Path) -> dict[str, Any]:
         import json
 
+        raw = read_trusted(path)
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
+            data = json.loads(raw) if raw is not None else {}
+        except ValueError:
             return {}
-        try:
-            if not _trusted(fd, path.parent):
-                return {}
-            with os.fdopen(fd, "rb", closefd=False) as fh:
-                data = json.loads(fh.read())
-        except (OSError, ValueError):
-            return {}
-        finally:
-            os.close(fd)
         return data if isinstance(data, dict) else {}
 
     def get(self, key: str, compute: Callable[[], Any]) -> Any:
@@ -194,15 +216,4 @@ class JsonMemo:
         if not self.dirty or self.path is None:
             return
         self.dirty = False
-        try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(self.values, fh, separators=(",", ":"))
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError as exc:
-            log.debug("load-time results not cached", extra={"fields": {"path": str(self.path), "error": str(exc)}})
+        write_private(self.path, json.dumps(self.values, separators=(",", ":")).encode())

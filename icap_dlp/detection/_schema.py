@@ -15,7 +15,7 @@ from icap_dlp._yaml import published_schema
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Pattern(_Strict):

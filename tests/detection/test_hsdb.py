@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -34,9 +36,9 @@ def test_cached_database_is_stored_then_loaded(tmp_path: Path) -> None:
     files = list(tmp_path.glob("*.hsdb"))
     assert [f.name for f in files] == [database_key(EXPRS, FLAGS, hyperscan.HS_MODE_BLOCK) + ".hsdb"]
     assert files[0].stat().st_mode & 0o077 == 0
-    before = files[0].stat().st_mtime_ns
+    before = files[0].stat().st_ino
     loaded = compile_database(EXPRS, FLAGS, cache=tmp_path)
-    assert files[0].stat().st_mtime_ns == before  # read, not rewritten
+    assert files[0].stat().st_ino == before  # read, not rewritten (a write replaces the file)
     assert _matches(loaded, data) == _matches(fresh, data) != []
 
 
@@ -167,3 +169,147 @@ def test_fast_window_results_are_remembered_and_never_trusted_blindly(
     memo.chmod(0o666)
     got = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
     assert got == want and memo.stat().st_mode & 0o077 == 0
+
+
+def _same(a: object, b: object) -> None:
+    from icap_dlp.detection._engine import DetectorLibrary
+
+    assert isinstance(a, DetectorLibrary) and isinstance(b, DetectorLibrary)
+    assert a.fingerprint == b.fingerprint and a.files == b.files and a.detectors == b.detectors
+    assert [(c.id, c.file, c.line, [(p.source, p.flags, p.fast_window) for p in c.patterns])
+            for c in a.compiled.values()] == \
+        [(c.id, c.file, c.line, [(p.source, p.flags, p.fast_window) for p in c.patterns])
+         for c in b.compiled.values()]
+
+
+def _counted(calls: list[str], real: Any, data: bytes, file: str) -> Any:
+    calls.append(file)
+    return real(data, file)
+
+
+def test_parsed_detector_files_are_cached_and_never_trusted_blindly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import icap_dlp.detection._engine as E
+
+    monkeypatch.setenv(CACHE_ENV, "")
+    want = load_library()
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    _same(load_library(), want)  # parsed, validated and stored
+    (entry,) = tmp_path.glob("detectors-*.pickle")
+    assert entry.stat().st_mode & 0o077 == 0
+
+    def no_parse(*_: object) -> None:
+        raise AssertionError("parsed although cached")
+
+    with monkeypatch.context() as m:
+        m.setattr(E, "load_yaml_bytes", no_parse)
+        _same(load_library(), want)  # from the cache: no YAML, no schema validation
+    # Corrupt, foreign-writable or of another shape: parsed again, as without a cache.
+    for damage in ("corrupt", "writable", "shape"):
+        if damage == "corrupt":
+            entry.write_bytes(b"\x80\x05not a pickle")
+        elif damage == "writable":
+            entry.chmod(0o666)
+        else:
+            import pickle
+
+            entry.write_bytes(pickle.dumps([("not", "a", "parse")]))
+        calls: list[str] = []
+        with monkeypatch.context() as m:
+            m.setattr(E, "load_yaml_bytes", functools.partial(_counted, calls, E.load_yaml_bytes))
+            _same(load_library(), want)
+        assert len(calls) == len(want.files), damage
+        assert entry.stat().st_mode & 0o077 == 0  # replaced by a good entry of ours
+
+
+def test_a_changed_detector_file_is_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    from tests.detection.test_library import GOOD as body
+
+    f = tmp_path / "d.yaml"
+    f.write_text(body)
+    assert [f.detector_id for f in Engine(load_library([f])).scan("a demo-12")] == ["demo"]
+    f.write_text(body.replace("demo-", "test-").replace("id: demo", "id: test"))
+    assert [f.detector_id for f in Engine(load_library([f])).scan("a demo-12 test-3")] == ["test"]
+    f.write_text(body.replace("category: pii", "category: [pii"))  # broken: never cached, always named
+    for _ in range(2):
+        with pytest.raises(ConfigErrors) as exc:
+            load_library([f])
+        assert "d.yaml:7:" in str(exc.value) and "starts at line 6" in str(exc.value)
+
+
+def test_pattern_shapes_and_anchor_widths_are_remembered_and_never_trusted_blindly(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from icap_dlp.detection._engine import anchor_width
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path))
+    lib = load_library()
+    (memo,) = tmp_path.glob("regex-shape-*.json")
+    want = {c.id: anchor_width(c.spec.anchor) if c.spec.anchor else None for c in lib.compiled.values()}
+    assert {c.id: c.anchor_width for c in lib.compiled.values()} == want
+    assert {c.id: c.anchor_width for c in load_library().compiled.values()} == want  # from the memo
+    # Damaged entries (of the wrong type or shape) are recomputed. (A well-formed false entry could
+    # only be written by this user, who can edit the detector files as well.)
+    values = json.loads(memo.read_text())
+    memo.write_text(json.dumps({k: ("x" if i % 3 == 0 else [None, "g"] if i % 3 == 1 else -7)
+                                for i, k in enumerate(values)}))
+    again = load_library()
+    assert {c.id: c.anchor_width for c in again.compiled.values()} == want
+    f = tmp_path / "d.yaml"
+    f.write_text("version: 1\ndetectors:\n  - id: demo\n    description: d\n    entity_type: DEMO\n"
+                 "    category: pii\n    patterns:\n      - regex: 'demo-(\\d+)'\n        group: 2\n"
+                 "    examples:\n      match: ['demo-1']\n      no_match: ['demo']\n")
+    for _ in range(2):  # the second time from the memo: still refused
+        with pytest.raises(ConfigErrors, match="only 1 groups"):
+            load_library([f])
+
+
+def test_the_cache_keeps_the_most_recently_used_databases(tmp_path: Path) -> None:
+    from icap_dlp.detection._hsdb import KEEP_DATABASES
+
+    compile_database(EXPRS, FLAGS, cache=tmp_path)
+    (used,) = tmp_path.glob("*.hsdb")
+    os.utime(used, ns=(0, 0))  # the oldest of all ...
+    fakes = []
+    for i in range(1, KEEP_DATABASES + 1):
+        fake = tmp_path / f"{i:064x}.hsdb"
+        fake.write_bytes(b"x")
+        os.utime(fake, ns=(i * 10**9, i * 10**9))
+        fakes.append(fake)
+    compile_database(EXPRS, FLAGS, cache=tmp_path)  # ... until read: now the most recently used
+    compile_database(EXPRS[:1], FLAGS[:1], cache=tmp_path)  # a new entry: the cache is pruned
+    left = set(tmp_path.glob("*.hsdb"))
+    assert len(left) == KEEP_DATABASES
+    assert used in left and not fakes[0].exists() and not fakes[1].exists() and fakes[2] in left
+
+
+def test_yaml_keeps_dates_as_written_and_lines_without_pyyaml_at_import() -> None:
+    """PyYAML is imported on the first parse only; the loader it builds reads a date as the string
+    the author wrote and maps every value to its line."""
+    code = ("import sys; import icap_dlp._yaml as Y; assert 'yaml' not in sys.modules; "
+            "d = Y.load_yaml('a: 2026-11-27\\nb:\\n  - 1\\n  - x\\n', 'f'); "
+            "assert d.data == {'a': '2026-11-27', 'b': [1, 'x']}, d.data; "
+            "assert d.line_of(('b', 1)) == 4 and d.line_of(('a',)) == 1; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)},
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "ok", r.stderr
+
+
+def test_a_warm_scan_imports_no_yaml_nor_ner_nor_phone_library(tmp_path: Path) -> None:
+    """What a warm ``icap-dlp scan`` of a file without phone numbers leaves out of its start-up:
+    PyYAML (the parsed files come from the cache), the NER adapter and spaCy, libphonenumber; and
+    it compiles only the patterns the text needs."""
+    text = tmp_path / "in.txt"
+    text.write_text("mail bob@example.com\n")
+    code = ("import sys, io, contextlib; from icap_dlp.cli import main; out = io.StringIO()\n"
+            "with contextlib.redirect_stdout(out): main(['scan', sys.argv[1]])\n"
+            "print(sorted(m for m in ('yaml', 'icap_dlp.detection._ner', 'spacy', 'phonenumbers') "
+            "if m in sys.modules)); print(out.getvalue().count('email'))")
+    env = {**os.environ, "PYTHONPATH": str(REPO), CACHE_ENV: str(tmp_path / "cache")}
+    runs = [subprocess.run([sys.executable, "-c", code, str(text)], env=env, capture_output=True, text=True,
+                           timeout=120) for _ in range(2)]
+    assert runs[0].returncode == 0 and runs[1].returncode == 0, runs[0].stderr + runs[1].stderr
+    assert runs[0].stdout.split("\n")[:2] == ["['yaml']", "1"]  # cold: the files are parsed
+    assert runs[1].stdout.split("\n")[:2] == ["[]", "1"]
