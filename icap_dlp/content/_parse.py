@@ -150,22 +150,30 @@ class _RawNumber:
 
 _COMPACT = (",", ":")
 # An integer literal of 19 digits or more may lie outside 64 bits, where orjson reads a float.
-_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+Loads = Callable[[str], Any]
 
 
 def _loads(text: str) -> Any:
-    """``json.loads(text)``, the same value, via orjson when it reads the text the same way.
+    """``json.loads(text)`` via orjson, json where orjson refuses the text.
 
-    orjson reads every JSON text json reads into the same value, except integers beyond 64 bits
-    (a float: such texts go to json) and what it refuses (NaN, numbers that overflow, lone
-    surrogates, very deep nesting), which json reads or rejects as before.
+    orjson reads every JSON text json reads into the same value but one: an integer beyond 64
+    bits becomes a float. A document read this way whose walk met a float (or left a part
+    unwalked) is read again with json when its text holds 19 digits in a row (``_reread``), so
+    only float-bearing documents pay for that search. What orjson refuses (NaN, numbers that
+    overflow, lone surrogates, very deep nesting) json reads or rejects as before.
     """
-    if orjson is not None and _LONG_DIGITS.search(text) is None:
+    if orjson is not None:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
     return json.loads(text)
+
+
+def _reread(w: _Walker, text: str) -> bool:
+    """The walk read ``text`` with orjson and may hold an integer orjson turned into a float."""
+    return w.loads is _loads and not w.exact and _LONG_DIGITS.search(text) is not None
 
 
 def _dumps(doc: Any, separators: tuple[str, str], exact: bool = False) -> str:
@@ -246,9 +254,10 @@ class _Walker:
     be redacted (numbers as numbers, keys renamed), the JSON-RPC envelope and MIME types fixed.
     """
 
-    def __init__(self, limits: ContentLimits, detailed: bool = False) -> None:
+    def __init__(self, limits: ContentLimits, detailed: bool = False, loads: Loads = _loads) -> None:
         self.limits = limits
         self.detailed = detailed
+        self.loads = loads
         self.segments: list[Segment] = []
         self.slots: list[_Slot] = []
         self.gaps: list[Uninspected] = []
@@ -283,7 +292,7 @@ class _Walker:
         if not text:
             return
         if not fixed and depth < self.limits.max_depth and _JSON_START.match(text):
-            nested = _maybe_json(text)
+            nested = _maybe_json(text, self.loads)
             if isinstance(nested, dict | list):
                 holder = [nested]
                 self.nested.append(_Nested(holder, setter, _separators(text), owner))
@@ -480,12 +489,12 @@ def _separators(original: str) -> tuple[str, str]:
     return (", ", ": ") if spaced else (",", ":")
 
 
-def _maybe_json(text: str) -> Any:
+def _maybe_json(text: str, loads: Loads) -> Any:
     s = text.lstrip()
     if not s or s[0] not in "{[" or len(text) < 2:
         return None
     try:
-        return _loads(text)
+        return loads(text)
     except (ValueError, RecursionError):
         return None  # not JSON, or nested past the parser's limit: inspected as the text it is
 
@@ -510,17 +519,19 @@ def mcp_info(doc: Any) -> McpInfo | None:
 
 
 def _parse_json_doc(doc: Any, text: str, charset: str, limits: ContentLimits, original: bytes,
-                    detailed: bool = False) -> ParsedBody:
-    w = _Walker(limits, detailed)
+                    detailed: bool = False, loads: Loads = _loads) -> ParsedBody:
+    w = _Walker(limits, detailed, loads)
     holder = [doc]
     w.walk(holder, 0, "$")
+    if _reread(w, text):
+        return _parse_json_doc(json.loads(text), text, charset, limits, original, detailed, json.loads)
     separators = _separators(text[:2048])
 
     def rebuild(changed: AbstractSet[int]) -> bytes:
         return encode_json(_dumps(holder[0], separators, w.exact), charset)
 
     return w.body(mcp_info(doc), rebuild, original,
-                  lambda: _parse_json_doc(doc, text, charset, limits, original, detailed=True))
+                  lambda: _parse_json_doc(doc, text, charset, limits, original, detailed=True, loads=loads))
 
 
 def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLimits | None = None,
@@ -645,13 +656,14 @@ def _text(text: str, charset: str, original: bytes) -> ParsedBody:
                       leaves=[("body", None, text)] if text else [])
 
 
-def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, detailed: bool = False) -> ParsedBody:
+def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, detailed: bool = False,
+            loads: Loads = _loads) -> ParsedBody:
     """One JSON document per line (a line that is not JSON is text); unchanged lines stay byte-exact."""
-    w = _Walker(limits, detailed)
+    w = _Walker(limits, detailed, loads)
     lines: list[tuple[str, list[Any], bool, int, int]] = []  # original, holder, is JSON, segment range
     for n, line in enumerate(text.split("\n")):
         try:
-            doc = _loads(line) if line.strip()[:1] in ("{", "[") else None
+            doc = loads(line) if line.strip()[:1] in ("{", "[") else None
         except (ValueError, RecursionError):
             doc = None
         first = len(w.segments)
@@ -671,7 +683,10 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, det
                 out.append(_dumps(holder[0], _COMPACT, w.exact) if is_json else holder[0])
         return encode_json("\n".join(out), charset)
 
-    return w.body(None, rebuild, original, lambda: _ndjson(text, charset, limits, original, detailed=True))
+    if _reread(w, text):
+        return _ndjson(text, charset, limits, original, detailed, json.loads)
+    return w.body(None, rebuild, original,
+                  lambda: _ndjson(text, charset, limits, original, detailed=True, loads=loads))
 
 
 def _form(text: str, charset: str, original: bytes) -> ParsedBody:

@@ -7,7 +7,6 @@ wrote it before (floats as ``1e-05``, integers beyond 64 bits kept, lone surroga
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
 import orjson
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from icap_dlp.content import BodyKind, parse
+from icap_dlp.content import BodyKind, _parse, parse
 from icap_dlp.content._parse import _COMPACT, _dumps, _loads, _RawNumber
 
 # Any code point, lone surrogates and controls included (what a redacted value may hold).
@@ -30,31 +29,55 @@ def _docs(leaf: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
                                                      st.dictionaries(_TEXT, kids, max_size=4)), max_leaves=20)
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of equal types (1 and 1.0 differ), NaN equal to NaN, -0.0 unlike 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
+def _view(body: bytes, kind: BodyKind) -> tuple[Any, ...]:
+    """What inspection sees of a body and what a redaction of every string writes back."""
+    p = parse(body, kind)
+    e = p.expanded()
+
+    def number(t: str) -> bool:
+        try:
+            float(t)
+        except ValueError:
+            return False
+        return True
+
+    changed = {i: s.text + "~" for i, s in enumerate(e.segments)
+               if i not in e.fixed and not number(s.text) and "<" not in s.location}
+    return ([(s.location, s.text) for s in p.segments], [(s.location, s.text) for s in e.segments],
+            e.render(changed) if changed else b"", p.render({}))
 
 
-@settings(max_examples=400, deadline=None)
-@given(_docs(st.one_of(st.none(), st.booleans(), _INTS, _FLOATS, _TEXT)), st.booleans())
-def test_loads_reads_every_text_as_json_does(doc: Any, spaced: bool) -> None:
-    text = json.dumps(doc, ensure_ascii=not spaced, separators=(", ", ": ") if spaced else _COMPACT)
-    assert _same(_loads(text), json.loads(text))
+_BODY_DOCS = _docs(st.one_of(st.none(), st.booleans(), _INTS, _FLOATS, _TEXT))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_BODY_DOCS, min_size=1, max_size=3), st.booleans(), st.booleans())
+def test_bodies_read_and_written_as_with_json_alone(docs: list[Any], spaced: bool, nested: bool) -> None:
+    """Every number (floats, integers beyond 64 bits), string and key: the same segments and
+    the same redacted bytes with orjson as with the json module alone."""
+    seps = (", ", ": ") if spaced else _COMPACT
+    doc: Any = {"jsonrpc": "2.0", "id": 1, "result": {"docs": docs}}
+    if nested:  # JSON inside a string is read and re-written too
+        doc["result"]["inner"] = json.dumps(docs, separators=seps)
+    body = json.dumps(doc, separators=seps).encode("utf-8", "surrogatepass")
+    ndjson = b"\n".join(json.dumps(d).encode("utf-8", "surrogatepass") for d in docs)
+    for b, kind in ((body, BodyKind.JSON), (ndjson, BodyKind.NDJSON)):
+        fast = _view(b, kind)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(_parse, "orjson", None)
+            assert _view(b, kind) == fast
 
 
 @pytest.mark.parametrize("text", ["[123456789012345678901234567890]", "[-9223372036854775809]",
                                   "[18446744073709551616]", "[1e400]", "[NaN]", "[-Infinity]",
-                                  '["\\ud800"]', '{"a":1,"a":2,"b":3}', "[-0]", "[1E2]"])
-def test_loads_where_orjson_differs_or_refuses(text: str) -> None:
-    assert _same(_loads(text), json.loads(text))
+                                  '["\\ud800"]', '{"a":1,"a":2,"b":3}', "[-0]", "[1E2]", "[2.5,18446744073709551616]"])
+def test_bodies_where_orjson_differs_or_refuses(text: str) -> None:
+    body = ('{"jsonrpc":"2.0","id":1,"result":{"v":V,"s":"S"}}'.replace("V", text)
+            .replace("S", json.dumps(text)[1:-1])).encode()
+    fast = _view(body, BodyKind.JSON)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_parse, "orjson", None)
+        assert _view(body, BodyKind.JSON) == fast
 
 
 @pytest.mark.parametrize("text", ["[1,]", "{'a':1}", "[01]", "[1 2]", '["a\x01"]'])
