@@ -65,11 +65,20 @@ def _child(metric: Any, *labels: str) -> Any:
     return c
 
 
+_PER_REQUEST: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+
 def observe(report: Any, elapsed: float) -> None:
     """Account for one finished transaction (see icap_dlp.adapter.Report)."""
-    method = report.request.method.value
-    _child(REQUESTS, method, report.request.service, report.action.value, str(report.status)).inc()
-    _child(LATENCY, method).observe(elapsed)
+    req = report.request
+    key = (req.method, req.service, report.action, report.status)
+    per = _PER_REQUEST.get(key)
+    if per is None:  # the request counter and latency histogram of this label set, looked up once
+        method = req.method.value
+        per = _PER_REQUEST[key] = (_child(REQUESTS, method, req.service, report.action.value, str(report.status)),
+                                   _child(LATENCY, method))
+    per[0].inc()
+    per[1].observe(elapsed)
     observe_identity(report.ctx)
     if report.failure:
         reason, _, mode = report.failure.partition(":")
@@ -84,8 +93,14 @@ def observe(report: Any, elapsed: float) -> None:
     for stage, seconds in vars(res.timings).items():  # decode, parse, detect, ner, redact
         if seconds:
             _child(STAGE, stage).observe(seconds)
-    for lf in res.decision.findings:
-        _child(FINDINGS, lf.finding.detector_id).inc()
+    findings = res.decision.findings
+    if findings:  # one increment per detector, by its count
+        per_detector: dict[str, int] = {}
+        for lf in findings:
+            d = lf.finding.detector_id
+            per_detector[d] = per_detector.get(d, 0) + 1
+        for d, n in per_detector.items():
+            _child(FINDINGS, d).inc(n)
 
 
 def audit_error(sink: str, reason: str) -> None:

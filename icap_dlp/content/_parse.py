@@ -33,6 +33,11 @@ from icap_dlp.content._codec import (
 from icap_dlp.content._sniff import SNIFF_BYTES, looks_text, magic_name, sniff
 from icap_dlp.model import Segment, Uninspected
 
+try:  # parse and write JSON in C where available: the same values and bytes (see _loads, _dumps)
+    import orjson
+except ImportError:  # pragma: no cover - the pure-Python json module serves
+    orjson = None  # type: ignore[assignment]
+
 # Never changed: the JSON-RPC envelope of a message and MIME-type fields. They are inspected; a
 # finding there escalates the message to block (see ``ParsedBody.fixed``).
 _ENVELOPE = frozenset({"jsonrpc", "id", "method"})
@@ -91,6 +96,8 @@ class ParsedBody:
     # the location is ``leaf_location(path, key)``. The split-value scan reads them (adjacent
     # ``content[]`` items, the same field in consecutive SSE events); the envelope is left out.
     leaves: list[tuple[str, Any, str]] = field(default_factory=list)
+    # Every number of the JSON documents was seen and none is a float: orjson may render them.
+    exact: bool = False
 
     def with_fixed(self, extra: Sequence[Segment]) -> ParsedBody:
         """This body plus segments inspected with it that can never change (a finding there blocks)."""
@@ -121,7 +128,7 @@ class ParsedBody:
         for n in range(len(self._nested) - 1, -1, -1):  # inner documents were found after outer ones
             if n in dirty:
                 nested = self._nested[n]
-                nested.set_outer(_dumps(nested.holder[0], nested.separators))
+                nested.set_outer(_dumps(nested.holder[0], nested.separators, self.exact))
                 if nested.owner is not None:
                     dirty.add(nested.owner)
         return self._rebuild(replacements.keys())
@@ -141,7 +148,41 @@ class _RawNumber:
         self.text = text
 
 
-def _dumps(doc: Any, separators: tuple[str, str]) -> str:
+_COMPACT = (",", ":")
+# An integer literal of 19 digits or more may lie outside 64 bits, where orjson reads a float.
+_LONG_DIGITS = re.compile(r"[0-9]{19}")
+Loads = Callable[[str], Any]
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text)`` via orjson, json where orjson refuses the text.
+
+    orjson reads every JSON text json reads into the same value but one: an integer beyond 64
+    bits becomes a float. A document read this way whose walk met a float (or left a part
+    unwalked) is read again with json when its text holds 19 digits in a row (``_reread``), so
+    only float-bearing documents pay for that search. What orjson refuses (NaN, numbers that
+    overflow, lone surrogates, very deep nesting) json reads or rejects as before.
+    """
+    if orjson is not None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text)
+
+
+def _reread(w: _Walker, text: str) -> bool:
+    """The walk read ``text`` with orjson and may hold an integer orjson turned into a float."""
+    return w.loads is _loads and not w.exact and _LONG_DIGITS.search(text) is not None
+
+
+def _dumps(doc: Any, separators: tuple[str, str], exact: bool = False) -> str:
+    """``doc`` as JSON in ``separators`` style, non-ASCII kept, redacted numbers as their digits.
+
+    ``exact``: the document holds no float (its walker saw every number), so orjson writes the
+    same bytes as json (compact style only; anything orjson refuses, such as integers beyond 64
+    bits or lone surrogates, goes to json).
+    """
     raw: list[str] = []
 
     def default(o: object) -> str:
@@ -150,7 +191,14 @@ def _dumps(doc: Any, separators: tuple[str, str]) -> str:
             return f"\x00{len(raw) - 1}\x00"
         raise TypeError(type(o).__name__)
 
-    out = json.dumps(doc, ensure_ascii=False, separators=separators, default=default)
+    out = None
+    if exact and orjson is not None and separators == _COMPACT:
+        try:
+            out = orjson.dumps(doc, default=default).decode()
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            raw.clear()
+    if out is None:
+        out = json.dumps(doc, ensure_ascii=False, separators=separators, default=default)
     if raw:
         out = re.sub(r'"\\u0000(\d+)\\u0000"', lambda m: raw[int(m.group(1))], out)
     return out
@@ -206,9 +254,10 @@ class _Walker:
     be redacted (numbers as numbers, keys renamed), the JSON-RPC envelope and MIME types fixed.
     """
 
-    def __init__(self, limits: ContentLimits, detailed: bool = False) -> None:
+    def __init__(self, limits: ContentLimits, detailed: bool = False, loads: Loads = _loads) -> None:
         self.limits = limits
         self.detailed = detailed
+        self.loads = loads
         self.segments: list[Segment] = []
         self.slots: list[_Slot] = []
         self.gaps: list[Uninspected] = []
@@ -216,6 +265,8 @@ class _Walker:
         self.nested: list[_Nested] = []
         self.structure: list[str] = []
         self.leaves: list[tuple[str, Any, str]] = []
+        # No float met and nothing left unwalked: the documents render exactly via orjson.
+        self.exact = True
 
     def body(self, mcp: McpInfo | None, rebuild: Callable[[AbstractSet[int]], bytes], original: bytes,
              expand: Callable[[], ParsedBody]) -> ParsedBody:
@@ -225,7 +276,8 @@ class _Walker:
             self.segments.append(Segment(STRUCTURE_SEP + STRUCTURE_SEP.join(self.structure), "$<structure>"))
             self.slots.append(_Slot(_unchangeable))
         return ParsedBody(self.segments, mcp, self.slots, rebuild, original, self.gaps, frozenset(self.fixed),
-                          self.nested, structure, None if self.detailed else expand, leaves=self.leaves)
+                          self.nested, structure, None if self.detailed else expand, leaves=self.leaves,
+                          exact=self.exact)
 
     def _seg(self, text: str, location: str, context: str, setter: Callable[[str], None], owner: int | None,
              fixed: bool) -> None:
@@ -240,7 +292,7 @@ class _Walker:
         if not text:
             return
         if not fixed and depth < self.limits.max_depth and _JSON_START.match(text):
-            nested = _maybe_json(text)
+            nested = _maybe_json(text, self.loads)
             if isinstance(nested, dict | list):
                 holder = [nested]
                 self.nested.append(_Nested(holder, setter, _separators(text), owner))
@@ -270,6 +322,8 @@ class _Walker:
                     self.add(value, path if first else _loc(ppath, key), _setter(parent, key, keybox), depth=depth,
                              keys=keys, owner=owner, fixed=fixed)
             elif isinstance(value, int | float) and not isinstance(value, bool):
+                if isinstance(value, float):
+                    self.exact = False
                 if detailed:
                     self._number(value, parent, key, keybox, path if first else _loc(ppath, key), keys, owner,
                                  fixed)
@@ -280,6 +334,7 @@ class _Walker:
                 if depth >= self.limits.max_depth:
                     if value:  # deeper than the limit: a gap for the failure policy, never a skip
                         self.gaps.append(Uninspected("oversize", here))
+                        self.exact = False
                 elif isinstance(value, list):
                     stack.extend((value, i, here, depth + 1, keys, None, False) for i in range(len(value) - 1, -1, -1))
                 else:
@@ -317,10 +372,13 @@ class _Walker:
                         self.add(v, _loc(path, k), _setter(node, k, None), depth=depth + 1, keys=ks, owner=owner)
                 elif isinstance(v, int | float) and not isinstance(v, bool):
                     structure.append(f"{last if isinstance(k, int) else k}: {v!r}")
+                    if isinstance(v, float):
+                        self.exact = False
                 elif isinstance(v, dict | list) and v:
                     here = _loc(path, k)
                     if depth + 1 >= limit:
                         self.gaps.append(Uninspected("oversize", here))  # too deep: a gap, never a skip
+                        self.exact = False
                     else:
                         children.append((v, here, depth + 1, keys if isinstance(k, int) else (*keys[-1:], k)))
             stack.extend(reversed(children))
@@ -431,12 +489,12 @@ def _separators(original: str) -> tuple[str, str]:
     return (", ", ": ") if spaced else (",", ":")
 
 
-def _maybe_json(text: str) -> Any:
+def _maybe_json(text: str, loads: Loads) -> Any:
     s = text.lstrip()
     if not s or s[0] not in "{[" or len(text) < 2:
         return None
     try:
-        return json.loads(text)
+        return loads(text)
     except (ValueError, RecursionError):
         return None  # not JSON, or nested past the parser's limit: inspected as the text it is
 
@@ -461,17 +519,19 @@ def mcp_info(doc: Any) -> McpInfo | None:
 
 
 def _parse_json_doc(doc: Any, text: str, charset: str, limits: ContentLimits, original: bytes,
-                    detailed: bool = False) -> ParsedBody:
-    w = _Walker(limits, detailed)
+                    detailed: bool = False, loads: Loads = _loads) -> ParsedBody:
+    w = _Walker(limits, detailed, loads)
     holder = [doc]
     w.walk(holder, 0, "$")
+    if _reread(w, text):
+        return _parse_json_doc(json.loads(text), text, charset, limits, original, detailed, json.loads)
     separators = _separators(text[:2048])
 
     def rebuild(changed: AbstractSet[int]) -> bytes:
-        return encode_json(_dumps(holder[0], separators), charset)
+        return encode_json(_dumps(holder[0], separators, w.exact), charset)
 
     return w.body(mcp_info(doc), rebuild, original,
-                  lambda: _parse_json_doc(doc, text, charset, limits, original, detailed=True))
+                  lambda: _parse_json_doc(doc, text, charset, limits, original, detailed=True, loads=loads))
 
 
 def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLimits | None = None,
@@ -491,7 +551,7 @@ def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLi
     text = decode_text(body, charset)
     if kind in (BodyKind.JSON, BodyKind.TEXT):
         try:
-            doc = json.loads(text) if text.strip()[:1] in ("{", "[") else None
+            doc = _loads(text) if text.strip()[:1] in ("{", "[") else None
         except (ValueError, RecursionError):
             doc = None
         if doc is not None:
@@ -596,13 +656,14 @@ def _text(text: str, charset: str, original: bytes) -> ParsedBody:
                       leaves=[("body", None, text)] if text else [])
 
 
-def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, detailed: bool = False) -> ParsedBody:
+def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, detailed: bool = False,
+            loads: Loads = _loads) -> ParsedBody:
     """One JSON document per line (a line that is not JSON is text); unchanged lines stay byte-exact."""
-    w = _Walker(limits, detailed)
+    w = _Walker(limits, detailed, loads)
     lines: list[tuple[str, list[Any], bool, int, int]] = []  # original, holder, is JSON, segment range
     for n, line in enumerate(text.split("\n")):
         try:
-            doc = json.loads(line) if line.strip()[:1] in ("{", "[") else None
+            doc = loads(line) if line.strip()[:1] in ("{", "[") else None
         except (ValueError, RecursionError):
             doc = None
         first = len(w.segments)
@@ -619,10 +680,13 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, det
             if not any(a <= i < b for i in changed):
                 out.append(orig)
             else:
-                out.append(_dumps(holder[0], (",", ":")) if is_json else holder[0])
+                out.append(_dumps(holder[0], _COMPACT, w.exact) if is_json else holder[0])
         return encode_json("\n".join(out), charset)
 
-    return w.body(None, rebuild, original, lambda: _ndjson(text, charset, limits, original, detailed=True))
+    if _reread(w, text):
+        return _ndjson(text, charset, limits, original, detailed, json.loads)
+    return w.body(None, rebuild, original,
+                  lambda: _ndjson(text, charset, limits, original, detailed=True, loads=loads))
 
 
 def _form(text: str, charset: str, original: bytes) -> ParsedBody:

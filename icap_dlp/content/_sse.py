@@ -55,7 +55,7 @@ class SseEvent:
         expand = None if inner._expand is None else (
             lambda: self._wrap(inner.expanded(), lines, data_lines, eol))
         return ParsedBody(inner.segments, inner.mcp, inner._slots, rebuild, self.raw, inner.gaps, inner.fixed,
-                          inner._nested, inner.structure, expand, leaves=inner.leaves)
+                          inner._nested, inner.structure, expand, leaves=inner.leaves, exact=inner.exact)
 
 
 class SseStream:

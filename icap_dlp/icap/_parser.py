@@ -222,22 +222,12 @@ class IcapParser:
         request_line = lines[0]
         if len(request_line) > self.limits.max_request_line:
             raise LimitExceeded("request line", self.limits.max_request_line)
-        parts = request_line.split(b" ")
-        if len(parts) != 3 or not all(parts):
-            raise IcapProtocolError(f"malformed request line {request_line[:80]!r}")
-        raw_method, raw_uri, raw_version = parts
-        if not raw_version.startswith(b"ICAP/"):
-            raise IcapProtocolError(f"malformed protocol version {raw_version[:20]!r}")
-        if raw_version != b"ICAP/1.0":
-            raise IcapProtocolError(f"unsupported ICAP version {raw_version[:20]!r}", 505)
-        if not _TOKEN.fullmatch(raw_method):
-            raise IcapProtocolError("malformed method")
-        try:
-            method = Method(raw_method.decode("ascii"))
-        except ValueError:
-            raise IcapProtocolError(f"method {raw_method[:20]!r} not implemented", 501) from None
-        uri = raw_uri.decode("latin-1")
-        service, query = _service_from_uri(uri)
+        known = _REQUEST_LINES.get(request_line)
+        if known is None:
+            known = _request_line(request_line)
+            if len(_REQUEST_LINES) < _MEMO_MAX:
+                _REQUEST_LINES[request_line] = known
+        method, uri, service, query = known
         headers = _parse_fields(lines[1:], self.limits.max_header_fields, "ICAP")
         encap = _parse_encapsulated(headers, method)
         preview: int | None = None
@@ -350,6 +340,27 @@ class IcapParser:
         return EndOfMessage(trailers, ieof)
 
 
+def _request_line(request_line: bytes) -> tuple[Method, str, str, str]:
+    """``METHOD URI ICAP/1.0`` -> (method, uri, service, query), or IcapProtocolError."""
+    parts = request_line.split(b" ")
+    if len(parts) != 3 or not all(parts):
+        raise IcapProtocolError(f"malformed request line {request_line[:80]!r}")
+    raw_method, raw_uri, raw_version = parts
+    if not raw_version.startswith(b"ICAP/"):
+        raise IcapProtocolError(f"malformed protocol version {raw_version[:20]!r}")
+    if raw_version != b"ICAP/1.0":
+        raise IcapProtocolError(f"unsupported ICAP version {raw_version[:20]!r}", 505)
+    if not _TOKEN.fullmatch(raw_method):
+        raise IcapProtocolError("malformed method")
+    try:
+        method = Method(raw_method.decode("ascii"))
+    except ValueError:
+        raise IcapProtocolError(f"method {raw_method[:20]!r} not implemented", 501) from None
+    uri = raw_uri.decode("latin-1")
+    service, query = _service_from_uri(uri)
+    return method, uri, service, query
+
+
 def _service_from_uri(uri: str) -> tuple[str, str]:
     if uri.startswith("/"):
         path = uri
@@ -372,6 +383,7 @@ def _service_from_uri(uri: str) -> tuple[str, str]:
 _MEMO_MAX = 1024
 _NAMES: dict[bytes, str] = {}
 _ENCAPS: dict[tuple[Method, str], Encapsulated] = {}
+_REQUEST_LINES: dict[bytes, tuple[Method, str, str, str]] = {}  # valid request lines, parsed
 
 
 def _parse_fields(lines: list[bytes], max_fields: int, what: str) -> Headers:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +56,28 @@ class CompiledRule:
         return Action(self.rule.action)
 
 
+@dataclass(frozen=True)
+class _RulePlan:
+    """What :meth:`Policy.evaluate` reads of an enabled rule, looked up once per policy version."""
+
+    rule: CompiledRule
+    min_score: float
+    min_count: int
+    per_detector: int | None
+    total_asked: bool  # min_count applies (asked for, or no per-detector threshold)
+    exempt: Callable[[str], bool] | None  # None: the rule exempts no value
+
+    @classmethod
+    def of(cls, r: CompiledRule) -> _RulePlan:
+        det = r.rule.detect
+        exc = r.exceptions
+        exempt = exc.value_exempt if exc.values or exc.patterns else None
+        if det is None:
+            return cls(r, 0.0, 1, None, True, exempt)
+        per = det.min_count_per_detector
+        return cls(r, det.min_score, det.min_count, per, "min_count" in det.model_fields_set or per is None, exempt)
+
+
 @dataclass
 class Located:
     """A finding and the index of the text segment it was found in."""
@@ -96,6 +118,7 @@ class Policy:
         self.detector_paths = detector_paths
         self.content_hash = content_hash
         self.tests = tests
+        self._plans = [_RulePlan.of(r) for r in rules if r.rule.enabled]
 
     @property
     def version(self) -> str:
@@ -140,34 +163,39 @@ class Policy:
         The tally is updated in place.
         """
         located = [Located(i, f) for i, fs in enumerate(findings) for f in fs]
+        # The detectors that found anything: a rule selecting none of them selects nothing, so
+        # its conditions are not even evaluated (most messages: every detect rule).
+        present = {lf.finding.detector_id for lf in located}
         triggered: list[tuple[CompiledRule, list[Located]]] = []
-        for r in self.rules:
-            if not r.rule.enabled or not r.when(ctx, False) or r.exceptions.context(ctx):
+        for plan in self._plans:
+            r = plan.rule
+            detectors = r.detectors
+            if detectors is not None and detectors.isdisjoint(present):
                 continue
-            if r.detectors is None:
+            if not r.when(ctx, False) or r.exceptions.context(ctx):
+                continue
+            if detectors is None:
                 triggered.append((r, []))
                 continue
-            det = r.rule.detect
-            assert det is not None
-            sel = [
-                lf for lf in located
-                if lf.finding.detector_id in r.detectors and lf.finding.score >= det.min_score
-                and not r.exceptions.value_exempt(
-                    values[lf.segment][lf.finding.start:lf.finding.end])
-            ]
+            min_score = plan.min_score
+            sel = [lf for lf in located
+                   if lf.finding.detector_id in detectors and lf.finding.score >= min_score]
+            if plan.exempt is not None:
+                exempt = plan.exempt
+                sel = [lf for lf in sel if not exempt(values[lf.segment][lf.finding.start:lf.finding.end])]
             if not sel:
                 continue
-            per_detector = det.min_count_per_detector
-            total_asked = "min_count" in det.model_fields_set or per_detector is None
-            per = Counter(lf.finding.detector_id for lf in sel)
+            per_detector = plan.per_detector
             before = 0
-            if tally is not None:
-                before = tally[r.id]
-                tally[r.id] += len(sel)
-                for d, n in per.items():
-                    per[d] += tally[f"{r.id}\0{d}"]
-                    tally[f"{r.id}\0{d}"] += n
-            hit = total_asked and before + len(sel) >= det.min_count
+            if tally is not None or per_detector is not None:
+                per = Counter(lf.finding.detector_id for lf in sel)
+                if tally is not None:
+                    before = tally[r.id]
+                    tally[r.id] += len(sel)
+                    for d, n in per.items():
+                        per[d] += tally[f"{r.id}\0{d}"]
+                        tally[f"{r.id}\0{d}"] += n
+            hit = plan.total_asked and before + len(sel) >= plan.min_count
             if per_detector is not None:
                 hit = hit or max(per.values()) >= per_detector
             if hit:

@@ -121,8 +121,13 @@ class Connection:
 
     # -- writing ----------------------------------------------------------------------------
     async def _write(self, data: bytes) -> None:
-        self.writer.write(data)
-        await self.writer.drain()
+        writer = self.writer
+        writer.write(data)
+        # Most answers leave in the write itself: wait only when some is still buffered (the
+        # client reads slowly) or the connection is closing (drain raises on a lost one).
+        transport = writer.transport
+        if transport.get_write_buffer_size() or transport.is_closing():
+            await writer.drain()
 
     # -- the loop ---------------------------------------------------------------------------
     async def run(self) -> None:

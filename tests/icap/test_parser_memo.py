@@ -47,3 +47,25 @@ def test_memos_stay_bounded_under_ever_new_names() -> None:
     p = IcapParser()
     p.feed(b"")
     assert p.next_event() is NEED_DATA
+
+
+def test_request_lines_memo_keeps_only_valid_lines_bounded_and_the_limit_per_parser() -> None:
+    bad = [b"RESPMOD icap://127.0.0.1/respmod ICAP/1.1", b"BREW icap://127.0.0.1/respmod ICAP/1.0",
+           b"RESPMOD icap://127.0.0.1/a b ICAP/1.0", b"RESPMOD ftp://127.0.0.1/respmod ICAP/1.0"]
+    for _ in range(2):
+        for line in bad:
+            with pytest.raises(IcapProtocolError):
+                first_event(line + b"\r\nHost: x\r\nEncapsulated: null-body=0\r\n\r\n")
+    assert not any(line in P._REQUEST_LINES for line in bad)
+    for i in range(P._MEMO_MAX + 200):  # ever-new services: each still parsed, the memo bounded
+        ev = first_event(b"RESPMOD icap://127.0.0.1/svc%d?q=%d ICAP/1.0\r\nHost: x\r\n"
+                         b"Encapsulated: null-body=0\r\n\r\n" % (i, i))
+        assert isinstance(ev, IcapRequest) and (ev.service, ev.query) == (f"svc{i}", f"q={i}")
+    assert len(P._REQUEST_LINES) <= P._MEMO_MAX
+    # A remembered line is still held to each parser's own request-line limit.
+    line = b"RESPMOD icap://127.0.0.1/respmod ICAP/1.0"
+    assert line in P._REQUEST_LINES or len(P._REQUEST_LINES) == P._MEMO_MAX
+    p = IcapParser(P.Limits(max_request_line=len(line) - 1))
+    p.feed(line + b"\r\nHost: x\r\nEncapsulated: null-body=0\r\n\r\n")
+    with pytest.raises(IcapProtocolError):
+        p.next_event()
