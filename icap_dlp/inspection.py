@@ -185,8 +185,7 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     t = time.perf_counter()
     findings, ner = scan_segments(bundle.engine, segments) if segments else ([], 0.0)
     joins = split.content_joins(parsed) + (split.event_joins(previous, parsed) if previous else [])
-    splits = split.find_splits(lambda segs: scan_segments(bundle.engine, segs, batch_all=True, decode=False)[0],
-                               joins) if joins else []
+    splits = split.find_splits(lambda segs: _scan_joins(bundle.engine, segs), joins) if joins else []
     if parsed.structure is not None and (findings[parsed.structure] or splits):
         # Something in a key, number or short string: walk again with each its own segment.
         parsed = parsed.expanded().with_fixed(extra) if extra else parsed.expanded()
@@ -237,6 +236,14 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     elif defer:
         result._pending = (parsed, {})  # allowed, but the next event may still redact a piece of it
     return result
+
+
+def _scan_joins(engine: Engine, segments: Sequence[Segment]) -> list[list[Finding]]:
+    """The joins of split values: ASCII ones straight to the engine (a join is short, nothing to
+    normalize or batch), others normalized and batched; encoded tokens are not decoded there."""
+    if all(s.text.isascii() for s in segments):
+        return engine.scan_segments(segments)
+    return scan_segments(engine, segments, batch_all=True, decode=False)[0]
 
 
 def render(result: MessageResult, extra: Sequence[tuple[split.Piece, str]] = ()) -> None:

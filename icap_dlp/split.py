@@ -112,28 +112,23 @@ def content_joins(parsed: ParsedBody) -> list[_Join]:
     return out
 
 
+def _fields(parsed: ParsedBody) -> list[tuple[str, str]]:
+    """(location, text) of an event's string fields, at most MAX_JOINS."""
+    return [(leaf_location(path, key), text) for path, key, text in parsed.leaves[:MAX_JOINS]]
+
+
 def tails(parsed: ParsedBody) -> dict[str, tuple[str, int]]:
     """The end of each string field of an event and the field's length, by location, for the
     next event's joins."""
-    out: dict[str, tuple[str, int]] = {}
-    for path, key, text in parsed.leaves:
-        if len(out) >= MAX_JOINS:
-            break
-        out[leaf_location(path, key)] = (tail(text), len(text))
-    return out
+    return {loc: (tail(text), len(text)) for loc, text in _fields(parsed)}
 
 
 def event_joins(previous: Mapping[str, tuple[str, int]], parsed: ParsedBody) -> list[_Join]:
     """The same field of the previous event and this one, joined with nothing between."""
     if not previous:
         return []
-    out: list[_Join] = []
-    for path, key, text in parsed.leaves:
-        loc = leaf_location(path, key)
-        tail = previous.get(loc)
-        if tail is not None and len(out) < MAX_JOINS:
-            out.append(_Join(tail[0], loc, tail[1], "", head(text), loc, "", True))
-    return out
+    return [_Join(t[0], loc, t[1], "", head(text), loc, "", True)
+            for loc, text in _fields(parsed) if (t := previous.get(loc)) is not None]
 
 
 def find_splits(scan: Scan, joins: Sequence[_Join]) -> list[Split]:
