@@ -228,9 +228,8 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     elif decision.action is Action.BLOCK:
         result.body, result.content_type, result.status = block_body(bundle, parsed.mcp, incident, accept)
         for sp, _ in heads.values():  # a held-back event loses its piece of a blocked value too
-            op = bundle.policy.settings.redaction.entities.get(sp.finding.entity_type,
-                                                               bundle.policy.settings.redaction.default)
-            rep = operator_for(op, bundle.key)(sp.value, sp.finding)
+            masker = operator_for(bundle.policy.global_operator(sp.finding.entity_type), bundle.key)
+            rep = masker(sp.value, sp.finding)
             result.held_back += [(p, text) for p, text in zip(sp.pieces, split.pieces_text(sp, rep), strict=True)
                                  if p.previous]
     elif defer:
@@ -240,10 +239,10 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
 
 def _scan_joins(engine: Engine, segments: Sequence[Segment]) -> list[list[Finding]]:
     """The joins of split values: ASCII ones straight to the engine (a join is short, nothing to
-    normalize or batch), others normalized and batched; encoded tokens are not decoded there."""
+    normalize or batch), others through the normalizing scan; encoded tokens are not decoded there."""
     if all(s.text.isascii() for s in segments):
         return engine.scan_segments(segments)
-    return scan_segments(engine, segments, batch_all=True, decode=False)[0]
+    return scan_segments(engine, segments, decode=False)[0]
 
 
 def render(result: MessageResult, extra: Sequence[tuple[split.Piece, str]] = ()) -> None:
@@ -304,17 +303,17 @@ _BATCH_BYTES = 64 * 1024
 _BATCH_SEP = "\n\x00 "
 
 
-def scan_segments(engine: Engine, segments: Sequence[Segment], *, batch_all: bool = False,
+def scan_segments(engine: Engine, segments: Sequence[Segment], *,
                   decode: bool = True) -> tuple[list[list[Finding]], float]:
     """Findings per segment, as spans of the original text, and the NER seconds spent.
 
     Detection runs on the normalized text (ASCII segments, nearly all traffic, as they are: no
-    copy, no map). Short segments (``batch_all``: all of them) are batched (see
-    ``_BATCH_SEGMENT``); a finding in a batch counts only inside one segment's text, never
-    across two or in the context words. ``decode``: also scan the encoded tokens (base64, hex,
-    %xx, entities) that decode to text (off for the joins of split values, see split.py).
+    copy, no map). Short segments are batched (see ``_BATCH_SEGMENT``); a finding in a batch
+    counts only inside one segment's text, never across two or in the context words.
+    ``decode``: also scan the encoded tokens (base64, hex, %xx, entities) that decode to text
+    (off for the joins of split values, see split.py).
     """
-    if (not batch_all and all(s.text.isascii() for s in segments)
+    if (all(s.text.isascii() for s in segments)
             and sum(len(s.text) <= _BATCH_SEGMENT for s in segments) < 2
             and not any(content.has_candidates(s.text) for s in segments)):
         # the common case: nothing to normalize, batch or decode
@@ -322,7 +321,7 @@ def scan_segments(engine: Engine, segments: Sequence[Segment], *, batch_all: boo
     norms: list[content.Normalized | None] = [None if s.text.isascii() else content.normalize(s.text)
                                               for s in segments]
     scan = [s if n is None or not n.changed else replace(s, text=n.text) for s, n in zip(segments, norms, strict=True)]
-    small = [i for i, s in enumerate(scan) if batch_all or len(s.text) <= _BATCH_SEGMENT]
+    small = [i for i, s in enumerate(scan) if len(s.text) <= _BATCH_SEGMENT]
     found: list[list[Finding]] = [[] for _ in scan]
     ner = 0.0
     if len(small) < 2:

@@ -126,12 +126,16 @@ class Policy:
 
     def operator_for(self, rule: CompiledRule, entity_type: str) -> Operator:
         """Rule's operator for the entity, else the rule's default, else the global ones."""
-        glob = self.settings.redaction
         if rule.redaction is not None:
             if entity_type in rule.redaction.entities:
                 return rule.redaction.entities[entity_type]
             if "default" in rule.redaction.model_fields_set:
                 return rule.redaction.default
+        return self.global_operator(entity_type)
+
+    def global_operator(self, entity_type: str) -> Operator:
+        """The policy's own operator for the entity (``settings.redaction``), else its default."""
+        glob = self.settings.redaction
         return glob.entities.get(entity_type, glob.default)
 
     def failure_mode(self, reason: str, ctx: RequestContext | None, default: str) -> str:
