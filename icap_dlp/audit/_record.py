@@ -93,8 +93,7 @@ def splits(res: Any) -> list[dict[str, str]]:
     """Values found across a join (``split_across_items`` / ``split_across_events``): where the
     value ends, and its detector."""
     out: list[dict[str, str]] = []
-    for i, part in enumerate(res.parts or [res]):
-        prefix = f"event[{i}]:" if res.parts else ""
+    for prefix, part in _parts(res):
         for sp in getattr(part, "splits", ()):
             if len(out) < MAX_PER_DETECTOR:
                 out.append({"kind": sp.kind, "detector": sp.finding.detector_id,
@@ -105,9 +104,14 @@ def splits(res: Any) -> list[dict[str, str]]:
 def summarise(res: Any, key: bytes) -> list[dict[str, Any]]:
     per: dict[str, dict[str, Any]] = defaultdict(lambda: {"count": 0, "max_score": 0.0, "locations": [],
                                                           "fingerprints": [], "masked": []})
-    for i, part in enumerate(res.parts or [res]):
-        _add(per, part, key, f"event[{i}]:" if res.parts else "")
+    for prefix, part in _parts(res):
+        _add(per, part, key, prefix)
     return [{"detector": k, **v} for k, v in sorted(per.items())]
+
+
+def _parts(res: Any) -> list[tuple[str, Any]]:
+    """(location prefix, result) of each SSE event of a stream's result, else the result itself."""
+    return [(f"event[{i}]:", part) for i, part in enumerate(res.parts)] if res.parts else [("", res)]
 
 
 def _add(per: dict[str, dict[str, Any]], res: Any, key: bytes, prefix: str) -> None:
