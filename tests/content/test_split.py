@@ -174,3 +174,20 @@ def test_sse_holdback_redacts_both_halves(tmp_path: Path) -> None:
     stream = event("pay 4111 1111 11") + event("11 1111 ok")
     r = inspect(stream, bundle, content_type="text/event-stream")
     assert event_data(r.body or b"") == ["pay " + "*" * 12, "***1111 ok"]
+
+
+def test_sse_holdback_takes_the_held_piece_of_a_blocked_value_too(tmp_path: Path) -> None:
+    rule = ("  - id: block-aws-keys\n    detect:\n      entity_types: [AWS_ACCESS_KEY_ID]\n"
+            "    action: block\n")
+    text = default_policy_path().read_text()
+    text = text.replace("settings:\n  mode: enforce\n", "settings:\n  mode: enforce\n  sse_holdback: 1\n")
+    text = text.replace("\ntests:\n", f"\n{rule}tests:\n")
+    assert "sse_holdback: 1" in text and "block-aws-keys" in text
+    (tmp_path / "p.yaml").write_text(text)
+    bundle = load_bundle(load_settings({"policy": str(tmp_path / "p.yaml")}, env={}))
+    stream = event("hello") + event(f"key {AWS[:8]}") + event(f"{AWS[8:]} done")
+    r = inspect(stream, bundle, content_type="text/event-stream")
+    first, second, third = [ev for ev in (r.body or b"").decode().split("\n\n") if ev.strip()]
+    assert event_data(f"{first}\n\n{second}\n\n".encode()) == ["hello", "key "]
+    assert '"error"' in third and AWS[8:] not in third
+    assert r.decision.action is Action.BLOCK
