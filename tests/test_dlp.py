@@ -219,7 +219,7 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
     pol = tmp_path / "ner.yaml"
     pol.write_text("version: 1\nname: ner-slow\nsettings:\n  ner_timeout: 60\nrules:\n"
                    "  - id: redact-people\n    detect: {entity_types: [PERSON]}\n    action: redact\n")
-    from tests.conftest import free_port
+    from tests.conftest import free_port, wait_until
     from tests.metrics.test_metrics import get, samples
 
     mport = free_port()
@@ -236,10 +236,12 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
 
     th = threading.Thread(target=slow)
     th.start()
-    deadline = time.monotonic() + 60
-    while sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) != 1:
-        assert time.monotonic() < deadline and "ner" not in done, "NER never started (or ended first)"
-        time.sleep(0.02)  # poll: the body is sent and NER runs on the inspection thread
+
+    def ner_running() -> bool:  # the body is sent and NER runs on the inspection thread
+        assert "ner" not in done, "NER ended before it was seen running"
+        return sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) == 1
+
+    wait_until(ner_running, 60, 0.02, detail=lambda: "NER never started")
     with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
         opt = c.options("respmod")
         skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png", request_method="GET", accept="*/*")

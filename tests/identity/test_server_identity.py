@@ -96,15 +96,15 @@ def respmod(port: int, token: str | None, proxy_user: str | None = None) -> dict
 
 
 def record(audit: Path, incident: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for f in audit.glob("*.jsonl"):
-            for line in f.read_text().splitlines():
-                rec = json.loads(line)
-                if rec["incident_id"] == incident:
-                    return rec  # type: ignore[no-any-return]
-        time.sleep(0.05)
-    raise AssertionError(f"no audit record for {incident}")
+    found: list[dict[str, Any]] = []
+
+    def written() -> bool:
+        found[:] = [rec for f in audit.glob("*.jsonl") for line in f.read_text().splitlines()
+                    if (rec := json.loads(line))["incident_id"] == incident]
+        return bool(found)
+
+    wait_until(written, 30, detail=lambda: f"no audit record for {incident}")
+    return found[0]
 
 
 def test_valid_contractor_token_is_blocked(servers: dict[bool, tuple[ServerProc, Path]]) -> None:

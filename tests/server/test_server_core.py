@@ -305,14 +305,18 @@ def test_workers_share_the_port(server_factory) -> None:  # type: ignore[no-unty
     # The master's children: two workers (multiprocessing "spawn") and its resource tracker.
     # Each worker holds its own listening socket on the port (SO_REUSEPORT); the master none.
     # The port opens with the first worker: wait (with a deadline) for the second.
-    deadline = time.monotonic() + 60
-    while True:
+    workers: list[int] = []
+    listening: set[str] = set()
+    per_worker: list[set[str]] = []
+
+    def both_listen() -> bool:
+        nonlocal workers, listening, per_worker
         workers = [k for k in _children(srv.pid) if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
         listening = _listening_inodes(srv.port)
         per_worker = [_socket_inodes(pid) & listening for pid in workers]
-        if (len(workers) == 2 and all(len(s) == 1 for s in per_worker)) or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+        return len(workers) == 2 and all(len(s) == 1 for s in per_worker)
+
+    wait_until(both_listen, 60, detail=lambda: f"workers {workers}, their listening sockets {per_worker}")
     assert len(workers) == 2, workers
     assert all(len(s) == 1 for s in per_worker), per_worker
     assert per_worker[0] != per_worker[1]
