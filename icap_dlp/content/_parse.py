@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import dataclasses
 import functools
 import json
@@ -675,9 +676,13 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, det
         lines.append((line, holder, doc is not None, first, len(w.segments)))
 
     def rebuild(changed: AbstractSet[int]) -> bytes:
+        # The lines holding a changed segment, found by bisection over the lines' first segments
+        # (a scan of ``changed`` per line was quadratic: 177 s for 4 MiB of rows with an email each).
+        firsts = [a for _, _, _, a, _ in lines]
+        dirty = {bisect.bisect_right(firsts, i) - 1 for i in changed}
         out = []
-        for orig, holder, is_json, a, b in lines:
-            if not any(a <= i < b for i in changed):
+        for k, (orig, holder, is_json, a, b) in enumerate(lines):
+            if k not in dirty or a == b:
                 out.append(orig)
             else:
                 out.append(_dumps(holder[0], _COMPACT, w.exact) if is_json else holder[0])

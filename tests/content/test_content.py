@@ -277,3 +277,33 @@ def test_percent_tokens_that_are_not_utf8_are_still_inspected_not_a_gap() -> Non
 
     decoded = _decode_percent("%ED%95%9Ckey%3DAKIAIOSFODNN7EXAMPLE%ED%95")
     assert decoded is not None and "key=AKIAIOSFODNN7EXAMPLE" in decoded[0]
+
+
+_ND_LINE = st.one_of(
+    st.just(""),  # a blank line: no segment
+    st.just("   "),
+    st.text(alphabet="abc xyz", min_size=1, max_size=8).filter(lambda s: s.strip() and s.strip()[0] not in "{["),
+    st.dictionaries(st.sampled_from(["a", "b", "email"]), st.text(alphabet="pqr@.", max_size=6), max_size=3)
+    .map(lambda d: json.dumps(d, separators=(",", ":"))),
+    st.just("{not json"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(_ND_LINE, min_size=1, max_size=30), data=st.data())
+def test_ndjson_render_rewrites_exactly_the_lines_holding_a_changed_segment(lines: list[str], data: st.DataObject
+                                                                           ) -> None:
+    body = "\n".join(lines).encode()
+    p = parse(body, BodyKind.NDJSON).expanded()
+    changeable = [i for i, _, _ in values(p)]
+    chosen = data.draw(st.sets(st.sampled_from(changeable)) if changeable else st.just(set()))
+    out = p.render({i: "#" for i in chosen}).decode().split("\n")
+    assert len(out) == len(lines)
+    touched = {int(p.segments[i].location.split("]")[0].removeprefix("line[")) for i in chosen}
+    for n, (before, after) in enumerate(zip(lines, out, strict=True)):
+        if n not in touched:
+            assert after == before  # byte-exact
+        elif before.startswith("{") and not before.startswith("{not"):
+            assert "#" in json.loads(after).values()
+        else:
+            assert after == "#"
