@@ -130,6 +130,16 @@ class DlpTransaction:
             return self.fail(failure_reason(exc))
         return self._outcome(result)
 
+    def offload(self, size: int) -> bool:
+        # Regex inspection costs about 0.1 s per MB of log-like text and up to seconds per MB of
+        # dense values (rows of emails, number arrays): on the event loop it would hold every other
+        # connection of this worker that long. A compressed body may inflate up to the decoded-size
+        # cap, so a smaller one already goes.
+        limit = self.settings.offload_body_bytes
+        if not _identity(self.content_encoding):
+            limit //= 16
+        return self.heavy or size >= limit
+
     def _fail_default(self, reason: str) -> str:
         return self.settings.on_oversize if reason == "oversize" else self.settings.on_error
 

@@ -78,6 +78,12 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="body bytes held in memory for inspection"
     )
+    offload_body_bytes: int = Field(
+        256 * 1024, ge=0,
+        description="a body of at least this many bytes (a compressed one: a sixteenth of it) is inspected "
+                    "on the worker's inspection thread, so its event loop keeps answering other connections "
+                    "meanwhile (0: every body)",
+    )
     idle_timeout: float = Field(60.0, gt=0, description="seconds a keep-alive connection may stay idle")
     header_timeout: float = Field(10.0, gt=0, description="seconds to receive a whole ICAP request head")
     read_timeout: float = Field(30.0, gt=0, description="seconds without body bytes before giving up")

@@ -81,6 +81,11 @@ class Transaction(Protocol):
         """Called with the whole body (``b""`` when there is none) under ``Plan.BUFFER``."""
         ...
 
+    def offload(self, size: int) -> bool:
+        """Should ``decide`` for a body of ``size`` bytes run off the event loop (``heavy``, or a
+        body large enough to hold the CPU for long)?"""
+        ...
+
     def stream(self) -> StreamPlan:
         """Called once under ``Plan.STREAM`` after the preview was read."""
         ...

@@ -264,3 +264,54 @@ def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None
     out = [json.loads(line[6:]) for line in (sse.body or b"").split(b"\n") if line.startswith(b"data: ")]
     assert [m["id"] for m in out] == [0, 1, 2]
     assert all("Maria Garcia" not in m["result"]["content"][0]["text"] for m in out)
+
+
+@pytest.mark.slow
+def test_a_large_body_is_inspected_beside_the_loop_which_keeps_inspecting_small_ones(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """A body of at least ``--offload-body-bytes`` is inspected on the worker's inspection thread
+    (regex-only policy: no NER involved): while seconds of dense values (a log of 15-digit numbers,
+    a card-number look-alike each) are scanned there, the same single worker inspects and redacts
+    a small RESPMOD on the event loop, with the regex engine busy in both threads at once. On the
+    loop, the small request would wait behind the large one."""
+    import threading
+    import time
+
+    from tests.conftest import free_port, wait_until
+    from tests.metrics.test_metrics import get, samples
+
+    mport = free_port()
+    srv = server_factory("--workers", "1", "--metrics-port", str(mport), "--offload-body-bytes", str(64 << 10))
+    rng = random.Random(7)
+    big = result(" ".join(str(rng.randrange(10**14, 10**15)) for _ in range(120_000)))  # about 1.8 MiB
+    done: dict[str, float] = {}
+    answers: dict[str, object] = {}
+
+    def large() -> None:
+        with IcapClient("127.0.0.1", srv.port, timeout=300) as c:
+            r = c.respmod(big)
+            done["large"] = time.monotonic()
+            answers["large"] = r
+
+    th = threading.Thread(target=large)
+    th.start()
+
+    def offloaded() -> bool:  # the body is read and its inspection runs on the inspection thread
+        assert "large" not in done, "the large body was answered before its inspection was seen running"
+        return sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) == 1
+
+    wait_until(offloaded, 60, 0.02, detail=lambda: "the large body never reached the inspection thread")
+    small: list[object] = []
+    with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
+        for i in range(5):
+            small.append(c.respmod(result(f"ticket {i}: contact alice{i}@example.com, key AKIAIOSFODNN7EXAMPLE")))
+        done["small"] = time.monotonic()
+        _, scraped = get(mport, "/metrics")
+    th.join(300)
+    assert "large" in done and done["small"] < done["large"], "the small requests waited for the large one"
+    assert sum(samples(scraped.decode(), "icap_dlp_inspection_queue_depth").values()) == 1
+    for i, r in enumerate(small):
+        assert r.headers.get("X-DLP-Decision") == "redact"  # type: ignore[attr-defined]
+        body = (r.body or b"").decode()  # type: ignore[attr-defined]
+        assert f"alice{i}@example.com" not in body and "AKIAIOSFODNN7EXAMPLE" not in body
+    r = answers["large"]
+    assert r.headers.get("X-DLP-Decision") == "block"  # type: ignore[attr-defined]

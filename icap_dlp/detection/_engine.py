@@ -19,6 +19,7 @@ import re
 import re._constants as re_constants
 import re._parser as re_parser
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -484,6 +485,7 @@ class Prefilter:
         # (``widths``: the same, computed at load: parsing 89 anchors costs a few ms per engine.)
         self.anchor_widths = list(widths) if widths is not None else [anchor_width(a) for a in self.anchors]
         self._db: Any = None
+        self._local = threading.local()
         try:
             import hyperscan
         except ImportError:
@@ -502,6 +504,11 @@ class Prefilter:
     @property
     def engine(self) -> str:
         return "hyperscan" if self._db is not None else "python"
+
+    def _new_scratch(self) -> Any:
+        import hyperscan
+
+        return hyperscan.Scratch(self._db)
 
     def scan(self, text: str) -> tuple[set[str], int, dict[int, list[tuple[int, int]]] | None]:
         """(keywords present, longest digit gate met, anchor index -> [(start, end)] or None).
@@ -531,7 +538,12 @@ class Prefilter:
                     have.append(span)
 
             data = text.encode("utf-8", "surrogatepass")
-            self._db.scan(data, match_event_handler=on_match)
+            # Hyperscan's scratch space is per scan in progress: each thread has its own (the
+            # event loop and the inspection thread may scan at the same time).
+            scratch = getattr(self._local, "scratch", None)
+            if scratch is None:
+                scratch = self._local.scratch = self._new_scratch()
+            self._db.scan(data, match_event_handler=on_match, scratch=scratch)
             found = {self.keywords[i] for i in hits if i < nk}
             longest = max((self.gates[i - nk] for i in hits if i >= nk), default=0)
             if spans and len(data) != len(text):

@@ -80,9 +80,11 @@ class Application:
 
     async def inspect(self, heavy: bool, fn: Callable[..., T], *args: object) -> T:
         """Run an inspection step: on the event loop, or when ``heavy`` (NER: up to its time
-        budget of CPU per message) on this worker's one inspection thread, so the loop keeps
-        serving its other connections. One thread: NER work is serialised, spaCy's pipeline is
-        never shared between threads, and the worker's memory stays one model's worth."""
+        budget of CPU per message; a large body, see ``Transaction.offload``) on this worker's one
+        inspection thread, so the loop keeps serving its other connections. One thread: NER work is
+        serialised, spaCy's pipeline is never shared between threads, and the worker's memory stays
+        one model's worth. The regex engine may run on both threads at once (a small body on the
+        loop beside a large one): its Hyperscan scratch space is per thread."""
         if not heavy:
             return fn(*args)
         if self._inspection_thread is None:

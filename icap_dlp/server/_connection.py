@@ -324,7 +324,7 @@ class Connection:
                 break
         body = b"".join(parts)
         try:
-            outcome = await self.app.inspect(txn.heavy, txn.decide, body)
+            outcome = await self.app.inspect(txn.offload(len(body)), txn.decide, body)
         except Exception:
             log.exception("inspection failed")
             outcome = txn.fail("internal")

@@ -313,3 +313,37 @@ def test_a_warm_scan_imports_no_yaml_nor_ner_nor_phone_library(tmp_path: Path) -
     assert runs[0].returncode == 0 and runs[1].returncode == 0, runs[0].stderr + runs[1].stderr
     assert runs[0].stdout.split("\n")[:2] == ["['yaml']", "1"]  # cold: the files are parsed
     assert runs[1].stdout.split("\n")[:2] == ["[]", "1"]
+
+
+def test_one_engine_scans_in_two_threads_at_once() -> None:
+    """The server scans on its event loop and on its inspection thread at the same time (a large
+    body beside small ones): Hyperscan's scratch space must not be shared by two scans in
+    progress, or one of them fails (python-hyperscan: ScratchInUseError) and its message is
+    answered by the failure policy instead of being inspected."""
+    import random
+    import threading
+
+    engine = Engine(load_library())
+    rng = random.Random(5)
+    # dense digits: thousands of anchor hits, so each scan spends long in Python callbacks,
+    # where the interpreter switches threads
+    texts = [" ".join(str(rng.randrange(10**14, 10**15)) for _ in range(3000)) + f" mail u{k}@example.com"
+             for k in range(2)]
+    want = [engine.scan(t) for t in texts]
+    errors: list[BaseException] = []
+    got: list[list[list[object]]] = [[], []]
+
+    def run(k: int) -> None:
+        try:
+            for _ in range(6):
+                got[k].append(engine.scan(texts[k]))  # type: ignore[arg-type]
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    assert all(g == [want[k]] * 6 for k, g in enumerate(got))
