@@ -82,6 +82,8 @@ def has_candidates(text: str) -> bool:
 
 def encoded_tokens(text: str) -> list[Token]:
     """The tokens of ``text`` that decode to text, left to right, at most ``MAX_TOKENS``."""
+    if len(text) < MIN_BASE64 and "%" not in text and "&" not in text:
+        return []  # too short for base64 or hex, no escape: a JSON key, a number, a short value
     out: list[Token] = []
     budget = MAX_DECODED
     for spans, decode in ((_base64_spans(text), _decode_base64), (_escape_spans(text, "%", _PERCENT), _decode_percent),
