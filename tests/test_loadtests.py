@@ -185,3 +185,24 @@ def test_typical_tool_output_is_what_the_issue_describes() -> None:
     assert 0.001 < sensitive / len(tokens) < 0.02
     assert {"respmod-4k-typical", "respmod-64k-typical"} <= set(SCENARIOS)
     assert set(compare.SCENARIOS) <= set(SCENARIOS)
+
+
+def test_hostile_bodies_reports_decisions_memory_and_others_answered() -> None:
+    """hostile_bodies.py against a real server: each body answered with its expected decision,
+    the worker's RSS and peak read, and small requests answered while a large one (over the
+    offload size) is inspected."""
+    import json
+
+    out = subprocess.run([sys.executable, str(REPO / "loadtests" / "hostile_bodies.py"), "--mib", "0.5", "--no-gzip",
+                          "--shape", "numbers-array", "--shape", "emails-dense"],
+                         capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert "start" in rows[0]
+    by_shape = {r["shape"]: r for r in rows[1:]}
+    assert by_shape["numbers-array"]["decision"].startswith("block")
+    assert by_shape["emails-dense"]["decision"] == "redact"
+    for r in by_shape.values():
+        (mem,) = r["workers"].values()
+        assert 0 < mem["VmRSS"] <= mem["VmHWM"]
+    assert by_shape["numbers-array"]["small_answered_during"] >= 1  # seconds of inspection off the loop
