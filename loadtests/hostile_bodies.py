@@ -7,7 +7,7 @@ Starts its own icap-dlp (one worker, the embedded default policy) and sends, on 
 connection each, bodies shaped the way tool output can hurt a DLP service: dense findings
 (cards, emails), rows of short fields (NDJSON, content items), arrays of long numbers, a base64
 blob that decodes to text, and typical tool output for comparison. After each answer it reads
-the worker's RSS and peak RSS (VmHWM) from /proc. While each large body is inspected it also
+the worker's RSS (once it stops changing) and peak RSS (VmHWM) from /proc. While each large body is inspected it also
 sends small 4 KB RESPMODs on another connection: a large body is inspected on the worker's
 inspection thread (``--offload-body-bytes``), so they are answered meanwhile
 (``small_answered_during``). Prints one JSON line per body and exits 1 if an answer is not the
@@ -70,6 +70,19 @@ def _mem(pid: int) -> dict[str, float]:
     return out
 
 
+def _settle(workers: list[int], limit: float = 3.0) -> None:
+    """Until each worker's RSS stays the same over 0.2 s (at most ``limit`` seconds): the heap is
+    trimmed on the inspection thread right after a large transaction ends."""
+    deadline = time.monotonic() + limit
+    last = [_mem(p)["VmRSS"] for p in workers]
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = [_mem(p)["VmRSS"] for p in workers]
+        if now == last:
+            return
+        last = now
+
+
 def _decision(r: object) -> str:
     """The answer's decision; a failure answer (``timeout``, ``oversize``) as ``block (timeout)``."""
     status = r.status  # type: ignore[attr-defined]
@@ -119,6 +132,7 @@ def main() -> int:
                     took = time.monotonic() - t
                 done.set()
                 th.join(120)
+                _settle(workers)
                 got = _decision(r)
                 # A block by the failure policy (a pattern over its time budget on dense values)
                 # is a safe answer too; passing what should be redacted or blocked is not.

@@ -315,3 +315,4 @@ def test_a_large_body_is_inspected_beside_the_loop_which_keeps_inspecting_small_
         assert f"alice{i}@example.com" not in body and "AKIAIOSFODNN7EXAMPLE" not in body
     r = answers["large"]
     assert r.headers.get("X-DLP-Decision") == "block"  # type: ignore[attr-defined]
+

@@ -168,6 +168,7 @@ class Connection:
                     return
                 finally:
                     self.busy = False
+                    self.app.transaction_done()
                 if not keep or req.wants_close or self.app.stopping:
                     return
                 await self.app.after_transaction()
