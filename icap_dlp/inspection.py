@@ -176,7 +176,22 @@ def inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBo
     URL's query string): a finding there blocks. ``previous``: the field tails of the previous
     SSE event (:func:`split.tails`), joined with this event's fields. ``defer``: leave the
     rewrite to :func:`render` (a held-back SSE event may still take a piece of the next one's).
+
+    Detection has the policy's ``settings.inspection_timeout`` for the whole message (one event
+    of a stream); past it ``InspectionError(reason="timeout")`` and the failure policy answers.
     """
+    engine = bundle.engine
+    token = engine.message_budget(bundle.policy.settings.inspection_timeout)
+    try:
+        return _inspect_parsed(bundle, ctx, parsed, incident, accept, timings, tally, extra, previous, defer)
+    finally:
+        engine.end_message_budget(token)
+
+
+def _inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedBody, incident: str,
+                    accept: str | None, timings: Timings | None, tally: Counter[str] | None,
+                    extra: Sequence[Segment], previous: Mapping[str, tuple[str, int]] | None,
+                    defer: bool) -> MessageResult:
     timings = timings or Timings()
     if extra:
         parsed = parsed.with_fixed(extra)

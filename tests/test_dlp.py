@@ -316,3 +316,35 @@ def test_a_large_body_is_inspected_beside_the_loop_which_keeps_inspecting_small_
     r = answers["large"]
     assert r.headers.get("X-DLP-Decision") == "block"  # type: ignore[attr-defined]
 
+
+
+def _many_number_items(n: int) -> bytes:
+    """``n`` content items of twelve 15-digit numbers each: card look-alikes in every batch of
+    small segments, so detection takes about a millisecond per item, yet no pattern comes near
+    its own one-second budget on any single batch."""
+    rng = random.Random(3)
+    items = [{"type": "text", "text": " ".join(str(rng.randrange(10**14, 10**15)) for _ in range(12))}
+             for _ in range(n)]
+    return json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": items}}).encode()
+
+
+def test_a_message_has_one_detection_budget_across_its_texts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``settings.inspection_timeout`` bounds the detection of a whole message, whose batches each
+    have their own per-pattern budget: past it, inspection fails with reason ``timeout`` (the
+    failure policy answers), while the same body within the default budget is inspected."""
+    from icap_dlp.errors import InspectionError
+
+    body = _many_number_items(1500)  # about 1.5 s of detection here
+    done = inspect_message(BUNDLE, CTX, body, content_type="application/json")
+    assert done.decision.action is Action.BLOCK  # card numbers, found: inspected to the end
+    from icap_dlp.config import default_policy_path
+
+    p = tmp_path / "tight.yaml"  # the default policy with a tight budget
+    p.write_text(default_policy_path().read_text().replace("\nsettings:\n", "\nsettings:\n  inspection_timeout: 0.3\n"))
+    tight = load_bundle(load_settings({"policy": str(p)}, env={}))
+    with pytest.raises(InspectionError) as err:
+        inspect_message(tight, CTX, body, content_type="application/json")
+    assert err.value.reason == "timeout" and "0.3 s budget" in str(err.value)
+    # the budget ended with the message: the next one on this thread is inspected again
+    small = inspect_message(tight, CTX, result("card 4111 1111 1111 1111"), content_type="application/json")
+    assert small.decision.action is Action.REDACT  # one card: masked (the default policy)

@@ -782,6 +782,7 @@ class Engine:
                     p.rx  # noqa: B018 (compiled and kept by the cached property)
         self.ner_detectors = [c for c in chosen if c.spec.kind == "ner"]
         self.regex_timeout = regex_timeout
+        self._message = threading.local()  # per thread: the current message's budget (message_budget)
         self.on_timeout = on_timeout
         self.timeouts = 0
         self.last_ner_seconds = 0.0
@@ -912,6 +913,7 @@ class Engine:
         structure = TextStructure(text, key.rpartition(" ")[2])
         budget = self.regex_timeout
         clock = time.perf_counter
+        until = getattr(self._message, "until", None)  # the message's budget (``message_budget``)
         labels = key_anchors
         if anchors:
             labels = labels.union(a for a in anchors if a in self._label_anchors)
@@ -943,6 +945,8 @@ class Engine:
                 rx = p.rx
                 fast = p.fast_window
                 deadline = clock() + budget  # one budget per pattern and text, across its windows
+                if until is not None and until < deadline:
+                    deadline = until
                 try:
                     for lo, hi in spans:
                         left = deadline - clock()
@@ -966,6 +970,9 @@ class Engine:
                                 found.append(f)
                 except TimeoutError:
                     self.timeouts += 1
+                    if until is not None and clock() >= until:
+                        self._message_timeout()
+                        continue
                     log.warning("regex timeout", extra={"fields": {"detector": c.id, "pattern": p.name,
                                                                    "budget_s": budget}})
                     if self.on_timeout == "raise":
@@ -973,6 +980,28 @@ class Engine:
                         # policy ("timeout": open or closed) decides, and the answer is audited.
                         raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
+
+    def message_budget(self, seconds: float | None) -> float | None:
+        """Start a time budget (wall-clock seconds) for every scan this thread makes until
+        :meth:`end_message_budget` with the returned token: one message, or one SSE event. A scan
+        that reaches it raises ``InspectionError(reason="timeout")`` like a pattern over its own
+        budget (``regex_timeout`` guards one pattern; this bounds the whole message, whose texts
+        and batches each get a pattern budget of their own). Nested budgets keep the earlier end."""
+        before: float | None = getattr(self._message, "until", None)
+        if seconds is not None:
+            until = time.perf_counter() + seconds
+            self._message.until = until if before is None else min(before, until)
+            self._message.seconds = seconds
+        return before
+
+    def end_message_budget(self, token: float | None) -> None:
+        self._message.until = token
+
+    def _message_timeout(self) -> None:
+        seconds = getattr(self._message, "seconds", 0.0)
+        log.warning("inspection timeout", extra={"fields": {"budget_s": seconds}})
+        if self.on_timeout == "raise":
+            raise InspectionError(f"inspection over its {seconds:g} s budget", "timeout") from None
 
     def _candidate(self, c: CompiledDetector, p: CompiledPattern, m: Any, text: str,
                    structure: TextStructure) -> Finding | None:

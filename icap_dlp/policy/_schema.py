@@ -136,6 +136,8 @@ class GlobalSettings(_Strict):
     ner_model: str | None = Field(None, description="spaCy model for NER detectors (default: first installed)")
     ner_timeout: float = Field(2.0, gt=0, le=60, description="CPU seconds of NER per message (per SSE event); "
                                "past it the 'timeout' failure policy answers")
+    inspection_timeout: float = Field(10.0, gt=0, le=600, description="seconds of detection per message (per SSE "
+                                      "event); past it the 'timeout' failure policy answers")
     sse_holdback: int = Field(0, ge=0, le=1, description="SSE events held back before they are sent: 1 lets a "
                               "value split across two events be redacted in both (one event of latency)")
 
