@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import threading
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -208,40 +210,49 @@ def test_server_ner_over_budget_fails_closed_and_keeps_serving(server_factory, t
         assert "Maria Garcia" not in (ok.body or b"").decode()
 
 
+def _on_inspection_thread(port: int, mport: int, label: str, body: bytes
+                          ) -> tuple[threading.Thread, dict[str, float], dict[str, object]]:
+    """Send ``body`` (a RESPMOD) from a thread and return once the server's inspection thread is
+    busy with it (queue depth 1 on the metrics port ``mport``): (the thread, ``done[label]`` = when
+    its answer came, ``answers[label]`` = the answer)."""
+    from tests.conftest import wait_until
+    from tests.metrics.test_metrics import get, samples
+
+    done: dict[str, float] = {}
+    answers: dict[str, object] = {}
+
+    def send() -> None:
+        with IcapClient("127.0.0.1", port, timeout=300) as c:
+            r = c.respmod(body)
+            done[label] = time.monotonic()
+            answers[label] = r
+
+    th = threading.Thread(target=send)
+    th.start()
+
+    def running() -> bool:
+        assert label not in done, f"{label}: answered before its inspection was seen running"
+        return sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) == 1
+
+    wait_until(running, 60, 0.02, detail=lambda: f"{label}: never reached the inspection thread")
+    return th, done, answers
+
+
 @pytest.mark.slow
 def test_server_keeps_answering_while_ner_runs(server_factory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """NER runs on the worker's inspection thread: while one long NER request is in flight, the
     same (single) worker still answers OPTIONS and a RESPMOD it can skip on headers alone. On the
     event loop they would queue behind it."""
-    import threading
-    import time
-
     pol = tmp_path / "ner.yaml"
     pol.write_text("version: 1\nname: ner-slow\nsettings:\n  ner_timeout: 60\nrules:\n"
                    "  - id: redact-people\n    detect: {entity_types: [PERSON]}\n    action: redact\n")
-    from tests.conftest import free_port, wait_until
+    from tests.conftest import free_port
     from tests.metrics.test_metrics import get, samples
 
     mport = free_port()
     srv = server_factory("--policy", str(pol), "--max-body-bytes", str(8 << 20), "--metrics-port", str(mport))
     names = result("Ticket escalated to Maria Garcia in Lisbon. " * 4000)
-    done: dict[str, float] = {}
-    answers: dict[str, object] = {}
-
-    def slow() -> None:
-        with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
-            r = c.respmod(names)
-            done["ner"] = time.monotonic()
-            answers["ner"] = r
-
-    th = threading.Thread(target=slow)
-    th.start()
-
-    def ner_running() -> bool:  # the body is sent and NER runs on the inspection thread
-        assert "ner" not in done, "NER ended before it was seen running"
-        return sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) == 1
-
-    wait_until(ner_running, 60, 0.02, detail=lambda: "NER never started")
+    th, done, answers = _on_inspection_thread(srv.port, mport, "ner", names)
     with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
         opt = c.options("respmod")
         skip = c.respmod(b"\x89PNG" + bytes(1000), content_type="image/png", request_method="GET", accept="*/*")
@@ -273,33 +284,14 @@ def test_a_large_body_is_inspected_beside_the_loop_which_keeps_inspecting_small_
     a card-number look-alike each) are scanned there, the same single worker inspects and redacts
     a small RESPMOD on the event loop, with the regex engine busy in both threads at once. On the
     loop, the small request would wait behind the large one."""
-    import threading
-    import time
-
-    from tests.conftest import free_port, wait_until
+    from tests.conftest import free_port
     from tests.metrics.test_metrics import get, samples
 
     mport = free_port()
     srv = server_factory("--workers", "1", "--metrics-port", str(mport), "--offload-body-bytes", str(64 << 10))
     rng = random.Random(7)
     big = result(" ".join(str(rng.randrange(10**14, 10**15)) for _ in range(120_000)))  # about 1.8 MiB
-    done: dict[str, float] = {}
-    answers: dict[str, object] = {}
-
-    def large() -> None:
-        with IcapClient("127.0.0.1", srv.port, timeout=300) as c:
-            r = c.respmod(big)
-            done["large"] = time.monotonic()
-            answers["large"] = r
-
-    th = threading.Thread(target=large)
-    th.start()
-
-    def offloaded() -> bool:  # the body is read and its inspection runs on the inspection thread
-        assert "large" not in done, "the large body was answered before its inspection was seen running"
-        return sum(samples(get(mport, "/metrics")[1].decode(), "icap_dlp_inspection_queue_depth").values()) == 1
-
-    wait_until(offloaded, 60, 0.02, detail=lambda: "the large body never reached the inspection thread")
+    th, done, answers = _on_inspection_thread(srv.port, mport, "large", big)
     small: list[object] = []
     with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
         for i in range(5):
