@@ -630,6 +630,10 @@ class SseInspector(_Gaps):
     def feed(self, data: bytes) -> bytes:
         return self._events(self.sse.feed(data))
 
+    @property
+    def pending(self) -> int:
+        return self.sse.buffered
+
     def finish(self) -> bytes:
         return self._events(self.sse.close()) + self._release()
 
@@ -681,6 +685,10 @@ class SniffStream(_Gaps):
     @property
     def failure(self) -> str | None:
         return self._sse.failure if self._sse is not None else self._failure
+
+    @property
+    def pending(self) -> int:
+        return self._sse.pending if self._sse is not None else len(self._held)
 
     def feed(self, data: bytes) -> bytes:
         if self.mode == "pass":

@@ -58,6 +58,12 @@ class BodyStream(Protocol):
 
     def finish(self) -> bytes: ...
 
+    @property
+    def pending(self) -> int:
+        """Bytes held for the next inspection step (an SSE event not yet complete, a body held
+        whole): the server runs a step that inspects many of them off the event loop."""
+        ...
+
 
 @dataclass(slots=True)
 class StreamPlan:
@@ -118,6 +124,10 @@ class IdentityStream:
 
     def finish(self) -> bytes:
         return b""
+
+    @property
+    def pending(self) -> int:
+        return 0
 
 
 def echo_stream_plan(request: IcapRequest) -> StreamPlan:

@@ -210,11 +210,11 @@ def test_server_ner_over_budget_fails_closed_and_keeps_serving(server_factory, t
         assert "Maria Garcia" not in (ok.body or b"").decode()
 
 
-def _on_inspection_thread(port: int, mport: int, label: str, body: bytes
+def _on_inspection_thread(port: int, mport: int, label: str, body: bytes, **kw: object
                           ) -> tuple[threading.Thread, dict[str, float], dict[str, object]]:
-    """Send ``body`` (a RESPMOD) from a thread and return once the server's inspection thread is
-    busy with it (queue depth 1 on the metrics port ``mport``): (the thread, ``done[label]`` = when
-    its answer came, ``answers[label]`` = the answer)."""
+    """Send ``body`` (a RESPMOD, ``kw`` to ``IcapClient.respmod``) from a thread and return once the
+    server's inspection thread is busy with it (queue depth 1 on the metrics port ``mport``): (the
+    thread, ``done[label]`` = when its answer came, ``answers[label]`` = the answer)."""
     from tests.conftest import wait_until
     from tests.metrics.test_metrics import get, samples
 
@@ -223,7 +223,7 @@ def _on_inspection_thread(port: int, mport: int, label: str, body: bytes
 
     def send() -> None:
         with IcapClient("127.0.0.1", port, timeout=300) as c:
-            r = c.respmod(body)
+            r = c.respmod(body, **kw)  # type: ignore[arg-type]
             done[label] = time.monotonic()
             answers[label] = r
 
@@ -340,3 +340,48 @@ def test_a_message_has_one_detection_budget_across_its_texts(tmp_path) -> None: 
     # the budget ended with the message: the next one on this thread is inspected again
     small = inspect_message(tight, CTX, result("card 4111 1111 1111 1111"), content_type="application/json")
     assert small.decision.action is Action.REDACT  # one card: masked (the default policy)
+
+
+@pytest.mark.slow
+def test_a_large_sse_event_is_inspected_beside_the_loop(server_factory) -> None:  # type: ignore[no-untyped-def]
+    """A streamed event stream whose one event is large (0.9 MiB of card look-alikes, under the
+    1 MiB event limit): the step that completes it runs on the inspection thread, and the same
+    single worker inspects a small RESPMOD meanwhile. On the loop, it would wait for the event."""
+    from tests.conftest import free_port
+    from tests.metrics.test_metrics import get, samples
+
+    mport = free_port()
+    srv = server_factory("--workers", "1", "--metrics-port", str(mport), "--offload-body-bytes", str(64 << 10))
+    rng = random.Random(8)
+    numbers = [str(rng.randrange(10**14, 10**15)) for _ in range(60_000)]
+    event = b"data: " + result(" ".join(numbers)) + b"\n\n"
+    th, done, answers = _on_inspection_thread(srv.port, mport, "sse", event, content_type="text/event-stream",
+                                              allow_204=False)
+    with IcapClient("127.0.0.1", srv.port, timeout=120) as c:
+        small = c.respmod(result("contact alice@example.com"))
+        done["small"] = time.monotonic()
+        _, scraped = get(mport, "/metrics")
+    th.join(300)
+    assert "sse" in done and done["small"] < done["sse"], "the small request waited for the event"
+    assert sum(samples(scraped.decode(), "icap_dlp_inspection_queue_depth").values()) == 1
+    assert small.headers.get("X-DLP-Decision") == "redact" and b"alice@example.com" not in (small.body or b"")
+    out = (answers["sse"].body or b"").decode()  # type: ignore[attr-defined]
+    assert out.startswith(("data: ", "event: ")) and not any(n in out for n in numbers[:50])
+
+
+def test_streams_report_the_bytes_they_hold_for_the_next_step() -> None:
+    """What the server reads to decide whether a stream's next step runs off the event loop."""
+    from icap_dlp.inspection import SniffStream, SseInspector
+
+    sse = SseInspector(BUNDLE, CTX, "incident", None)
+    assert sse.pending == 0
+    assert sse.feed(b'data: {"jsonrpc":"2.0",') == b""
+    assert sse.pending == len(b'data: {"jsonrpc":"2.0",')
+    assert sse.feed(b'"id":1,"result":{}}\n\n').startswith(b"data: ")
+    assert sse.pending == 0
+    held = SniffStream(BUNDLE, CTX, "incident", None, max_bytes=1 << 20)
+    held.feed(b'{"text": "' + b"a" * 2000)  # JSON by its first bytes: held whole until the end
+    assert held.pending == 2010
+    held.feed(b'"}')
+    assert held.pending == 2012
+    assert held.finish() == b'{"text": "' + b"a" * 2000 + b'"}' and held.pending == 0

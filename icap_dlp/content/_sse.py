@@ -84,6 +84,11 @@ class SseStream:
             self._discarding = True
         return out
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of the event not yet complete."""
+        return len(self._buf)
+
     def close(self) -> list[SseEvent]:
         if not self._buf:
             return []

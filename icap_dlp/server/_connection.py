@@ -292,18 +292,23 @@ class Connection:
             has_body=True, extra=plan.icap_headers,
         ))
         inspect = self.app.inspect
-        out = await inspect(plan.heavy, plan.body.feed, b"".join(pending)) if pending else b""
+        body = plan.body
+        # A step that inspects much (a large SSE event completed by this chunk, a held body at
+        # its end) runs off the event loop, as a large buffered body does.
+        limit = self.app.settings.offload_body_bytes
+        first = b"".join(pending)
+        out = await inspect(plan.heavy or body.pending + len(first) >= limit, body.feed, first) if first else b""
         if out:
             await self._write(chunk(out))
         while not finished:
             ev = await self._next_event()
             if isinstance(ev, BodyChunk):
-                out = await inspect(plan.heavy, plan.body.feed, ev.data)
+                out = await inspect(plan.heavy or body.pending + len(ev.data) >= limit, body.feed, ev.data)
                 if out:
                     await self._write(chunk(out))
             elif isinstance(ev, EndOfMessage):
                 finished = True
-        out = await inspect(plan.heavy, plan.body.finish)
+        out = await inspect(plan.heavy or body.pending >= limit, body.finish)
         await self._write(chunk(out) + LAST_CHUNK)
         return 200
 
