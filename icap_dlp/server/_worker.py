@@ -22,7 +22,7 @@ from icap_dlp.allowlist import AllowList, RateLimitedLog
 from icap_dlp.config import Settings
 from icap_dlp.icap import error_response
 from icap_dlp.seam import Inspector
-from icap_dlp.server._app import Application
+from icap_dlp.server._app import Application, tune_heap
 from icap_dlp.server._connection import Connection
 from icap_dlp.server._gate import Listener
 from icap_dlp.server._tls import TlsContextHolder
@@ -276,6 +276,7 @@ def run_worker(settings: Settings, factory: InspectorFactory, index: int,
                texts: Any = None, control: Any = None, tls_sock: socket.socket | None = None,
                report: Callable[[tuple[Any, ...]], None] | None = None) -> None:
     """Entry point of a worker process (also used in-process by tests)."""
+    tune_heap()
     if sock is None and tls_sock is None:
         sock, tls_sock = listen_sockets(settings)
 
