@@ -30,7 +30,7 @@ import regex
 from pydantic import ValidationError
 
 from icap_dlp._yaml import YamlDoc, load_yaml_bytes, pydantic_errors
-from icap_dlp.detection import _korean
+from icap_dlp.detection import _korean, _literals
 from icap_dlp.detection import _validators as V
 from icap_dlp.detection._cost import MAX_WINDOW, fast_window
 from icap_dlp.detection._hsdb import JsonMemo, cache_dir, compile_database, read_trusted, write_private
@@ -71,6 +71,9 @@ class CompiledPattern:
     fast_window: int = 0
     context_required: bool = False  # a bare form: no finding without a context word or label
     shorter_on_invalid: bool = False
+    # Strings one of which every match holds (lower-case; _literals): on an ASCII text where the
+    # prefilter found none of them the pattern is not run. Empty: no such gate.
+    needs: frozenset[str] = frozenset()
 
     @functools.cached_property
     def rx(self) -> regex.Pattern[str]:
@@ -168,12 +171,14 @@ class DetectorLibrary:
 
 
 def _fast_window_memo() -> JsonMemo:
-    """fast_window results of earlier loads: the analysis is pure (pattern, flags, the _cost
-    module), and costs more than compiling the patterns."""
+    """fast_window and required_literals results of earlier loads: both analyses are pure
+    (pattern, flags, the _cost and _literals modules, Python's regex parser), and cost more than
+    compiling the patterns."""
     from icap_dlp.detection import _cost
 
-    source = Path(_cost.__file__).read_bytes()
-    return JsonMemo("fast-window", f"{hashlib.sha256(source).hexdigest()} regex {regex.__version__}")
+    source = Path(_cost.__file__).read_bytes() + Path(_literals.__file__).read_bytes()
+    return JsonMemo("fast-window", f"{hashlib.sha256(source).hexdigest()} regex {regex.__version__} "
+                                   f"python {sys.version}")
 
 
 def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
@@ -207,7 +212,8 @@ def _compile_detector(det: Detector, doc: YamlDoc, path: tuple[str | int, ...],
         pats.append(CompiledPattern(p.name, p.regex, flags, p.group, f"pattern {p.name}",
                                     _scores(score, det.context.boost if det.context else 0.0,
                                             det.validator.unknown_score if det.validator else None),
-                                    _fast_window(p.regex, flags, memo), p.context_required, p.shorter_on_invalid))
+                                    _fast_window(p.regex, flags, memo), p.context_required, p.shorter_on_invalid,
+                                    _needs(p.regex, flags, memo)))
     if det.validator is not None:
         if det.validator.name not in V.REGISTRY:
             errors.append(doc.error((*path, "validator"), f"unknown validator {det.validator.name!r} "
@@ -279,6 +285,15 @@ def _fast_window(pattern: str, flags: int, memo: JsonMemo | None) -> int:
         return fast_window(pattern, flags)
     value = memo.get(f"{flags}:{pattern}", lambda: fast_window(pattern, flags))
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_WINDOW else 0
+
+
+def _needs(pattern: str, flags: int, memo: JsonMemo | None) -> frozenset[str]:
+    if memo is None:
+        return frozenset(_literals.required_literals(pattern, flags))
+    value = memo.get(f"needs:{flags}:{pattern}", lambda: list(_literals.required_literals(pattern, flags)))
+    if isinstance(value, list) and all(isinstance(s, str) for s in value):
+        return frozenset(value)
+    return frozenset(_literals.required_literals(pattern, flags))  # a damaged entry
 
 
 def _whole_word(w: str) -> re.Pattern[str]:
@@ -782,6 +797,7 @@ class Engine:
                     p.rx  # noqa: B018 (compiled and kept by the cached property)
         self.ner_detectors = [c for c in chosen if c.spec.kind == "ner"]
         self.regex_timeout = regex_timeout
+        self.pattern_gates = True  # off only to prove, in tests, that the gates change no finding
         self._message = threading.local()  # per thread: the current message's budget (message_budget)
         self.on_timeout = on_timeout
         self.timeouts = 0
@@ -806,7 +822,8 @@ class Engine:
             for w in {*c.keywords, *c.required_words}:
                 self._gated_by[w] = (*self._gated_by.get(w, ()), i)
         anchor_forms = [_separator_forms(c.spec.anchor or "") for c in anchored]
-        self.prefilter = Prefilter((k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
+        self.prefilter = Prefilter([*(k for c in self.regex_detectors for k in (*c.keywords, *c.required_words)),
+                                    *(k for c in self.regex_detectors for p in c.patterns for k in p.needs)],
                                    (c.spec.min_digits for c in self.regex_detectors if c.spec.min_digits),
                                    anchor_forms,
                                    # a separator form of an anchor has its width unless it was rewritten
@@ -914,6 +931,7 @@ class Engine:
         budget = self.regex_timeout
         clock = time.perf_counter
         until = getattr(self._message, "until", None)  # the message's budget (``message_budget``)
+        gate_words = self.pattern_gates and text.isascii()  # see CompiledPattern.needs
         labels = key_anchors
         if anchors:
             labels = labels.union(a for a in anchors if a in self._label_anchors)
@@ -942,6 +960,8 @@ class Engine:
                     if tables:
                         spans = _windows([*spans, *tables], 0, n)
             for p in c.patterns:
+                if gate_words and p.needs and p.needs.isdisjoint(present):
+                    continue  # none of the words every match holds is in the text
                 rx = p.rx
                 fast = p.fast_window
                 deadline = clock() + budget  # one budget per pattern and text, across its windows

@@ -154,17 +154,23 @@ def test_fast_window_results_are_remembered_and_never_trusted_blindly(
 
     monkeypatch.setenv(CACHE_ENV, "")
     want = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
+    needs = {(c.id, p.name): p.needs for c in load_library().compiled.values() for p in c.patterns}
+    assert any(needs.values())
     monkeypatch.setenv(CACHE_ENV, str(tmp_path))
     load_library()
     (memo,) = tmp_path.glob("fast-window-*.json")
     distinct = {(p.regex, tuple(p.flags)) for d in load_library().detectors for p in d.patterns}
-    assert len(json.loads(memo.read_text())) == len(distinct)  # one entry per distinct pattern
+    # one fast_window and one required_literals entry per distinct pattern
+    assert len(json.loads(memo.read_text())) == 2 * len(distinct)
     got = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
     assert got == want
-    # A value out of range (or not a number) means "always with the timeout", never "never".
+    assert {(c.id, p.name): p.needs for c in load_library().compiled.values() for p in c.patterns} == needs
+    # A value out of range (or not a number) means "always with the timeout", never "never"; a
+    # damaged gate entry is computed again (a wrong gate would skip a pattern that can match).
     memo.write_text(json.dumps({k: 10**9 if i % 2 else "x" for i, k in enumerate(json.loads(memo.read_text()))}))
     memo.chmod(0o600)
     assert all(p.fast_window == 0 for c in load_library().compiled.values() for p in c.patterns)
+    assert {(c.id, p.name): p.needs for c in load_library().compiled.values() for p in c.patterns} == needs
     # World-writable: ignored, recomputed and replaced.
     memo.chmod(0o666)
     got = {(c.id, p.name): p.fast_window for c in load_library().compiled.values() for p in c.patterns}
