@@ -930,7 +930,8 @@ class Engine:
         structure = TextStructure(text, key.rpartition(" ")[2])
         budget = self.regex_timeout
         clock = time.perf_counter
-        until = getattr(self._message, "until", None)  # the message's budget (``message_budget``)
+        message: tuple[float, float] | None = getattr(self._message, "budget", None)  # see message_budget
+        until = message[0] if message is not None else None
         gate_words = self.pattern_gates and text.isascii()  # see CompiledPattern.needs
         labels = key_anchors
         if anchors:
@@ -990,8 +991,8 @@ class Engine:
                                 found.append(f)
                 except TimeoutError:
                     self.timeouts += 1
-                    if until is not None and clock() >= until:
-                        self._message_timeout()
+                    if message is not None and clock() >= message[0]:
+                        self._message_timeout(message[1])
                         continue
                     log.warning("regex timeout", extra={"fields": {"detector": c.id, "pattern": p.name,
                                                                    "budget_s": budget}})
@@ -1001,24 +1002,22 @@ class Engine:
                         raise InspectionError(f"detector {c.id} pattern {p.name} timed out", "timeout") from None
         return _resolve_overlaps(found) if resolve else found
 
-    def message_budget(self, seconds: float | None) -> float | None:
+    def message_budget(self, seconds: float) -> tuple[float, float] | None:
         """Start a time budget (wall-clock seconds) for every scan this thread makes until
         :meth:`end_message_budget` with the returned token: one message, or one SSE event. A scan
         that reaches it raises ``InspectionError(reason="timeout")`` like a pattern over its own
         budget (``regex_timeout`` guards one pattern; this bounds the whole message, whose texts
-        and batches each get a pattern budget of their own). Nested budgets keep the earlier end."""
-        before: float | None = getattr(self._message, "until", None)
-        if seconds is not None:
-            until = time.perf_counter() + seconds
-            self._message.until = until if before is None else min(before, until)
-            self._message.seconds = seconds
+        and batches each get a pattern budget of their own). A budget started inside another
+        that ends first keeps the other. The state is (its end, its seconds), per thread."""
+        before: tuple[float, float] | None = getattr(self._message, "budget", None)
+        budget = (time.perf_counter() + seconds, seconds)
+        self._message.budget = before if before is not None and before[0] < budget[0] else budget
         return before
 
-    def end_message_budget(self, token: float | None) -> None:
-        self._message.until = token
+    def end_message_budget(self, token: tuple[float, float] | None) -> None:
+        self._message.budget = token
 
-    def _message_timeout(self) -> None:
-        seconds = getattr(self._message, "seconds", 0.0)
+    def _message_timeout(self, seconds: float) -> None:
         log.warning("inspection timeout", extra={"fields": {"budget_s": seconds}})
         if self.on_timeout == "raise":
             raise InspectionError(f"inspection over its {seconds:g} s budget", "timeout") from None
