@@ -65,14 +65,18 @@ def _exact(item: tuple[Any, Any]) -> set[str] | None:
     return None
 
 
+def _join(heads: set[str], tails: set[str]) -> set[str] | None:
+    """Every head followed by every tail, or None past ``MAX_STRINGS``."""
+    out = {a + b for a in heads for b in tails}
+    return out if len(out) <= MAX_STRINGS else None
+
+
 def _exact_seq(items: list[tuple[Any, Any]]) -> set[str] | None:
-    out = {""}
+    out: set[str] | None = {""}
     for item in items:
         got = _exact(item)
-        if got is None:
-            return None
-        out = {a + b for a in out for b in got}
-        if len(out) > MAX_STRINGS:
+        out = _join(out, got) if got is not None and out is not None else None
+        if out is None:
             return None
     return out
 
@@ -97,12 +101,11 @@ def _lead_seq(items: list[tuple[Any, Any]]) -> set[str]:
     for item in items:
         got = _exact(item)
         if got is None:
-            lead = _lead(item)
-            joined = {a + b for a in out for b in lead}
-            return joined if len(joined) <= MAX_STRINGS else out
-        out = {a + b for a in out for b in got}
-        if len(out) > MAX_STRINGS:
+            return _join(out, _lead(item)) or out
+        joined = _join(out, got)
+        if joined is None:
             return {""}
+        out = joined
     return out
 
 
@@ -121,14 +124,10 @@ def _sequence(items: list[tuple[Any, Any]]) -> set[str] | None:
     for item in items:
         got = _exact(item)
         if got is not None:
-            run = got if run is None else {a + b for a in run for b in got}
-            if len(run) > MAX_STRINGS:
-                run = None
+            run = got if run is None else _join(run, got)
             continue
         if run is not None:  # the run goes on into the fixed start of what comes next
-            lead = _lead(item)
-            joined = {a + b for a in run for b in lead}
-            consider(joined if len(joined) <= MAX_STRINGS else run)
+            consider(_join(run, _lead(item)) or run)
         run = None
         op, av = item
         if op is C.SUBPATTERN:
