@@ -134,9 +134,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _rss_kb(pid: int) -> int:
+def _status_kb(pid: int, field: str = "VmRSS") -> int:
+    """A kB field of /proc/PID/status (VmRSS: resident now, VmHWM: its peak); 0 if absent."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -277,7 +278,7 @@ def machine() -> str:
 
 
 def worker_rss_mb(server_pid: int) -> list[float]:
-    return [round(_rss_kb(c) / 1024, 1) for c in _children(server_pid)]
+    return [round(_status_kb(c) / 1024, 1) for c in _children(server_pid)]
 
 
 def main() -> int:

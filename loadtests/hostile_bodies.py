@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_icap import _children, start_icap_dlp
+from bench_icap import _children, _status_kb, start_icap_dlp
 from payloads import typical_text
 
 from icap_dlp.client import IcapClient
@@ -63,11 +63,7 @@ def shapes(size: int) -> dict[str, tuple[Callable[[], bytes], str, str]]:
 
 
 def _mem(pid: int) -> dict[str, float]:
-    out = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(("VmRSS:", "VmHWM:")):
-            out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
-    return out
+    return {field: round(_status_kb(pid, field) / 1024, 1) for field in ("VmHWM", "VmRSS")}
 
 
 def _settle(workers: list[int], limit: float = 3.0) -> None:

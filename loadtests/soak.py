@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_icap import _children, _rss_kb, start_icap_dlp
+from bench_icap import _children, _status_kb, start_icap_dlp
 
 from icap_dlp.client import IcapClient, IcapClientError
 
@@ -134,7 +134,7 @@ def soak(port: int, server_pid: int, seconds: float, threads: int, sample: float
         time.sleep(min(sample, max(0.0, stop - time.monotonic())))
         now = [k for k in _children(server_pid) if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()]
         row: dict[str, object] = {"t": round(time.monotonic() - t0, 1),
-                                  "rss_mb": {str(p): round(_rss_kb(p) / 1024, 1) for p in now},
+                                  "rss_mb": {str(p): round(_status_kb(p) / 1024, 1) for p in now},
                                   "requests": sum(outcomes.values())}
         samples.append(row)
         if out is not None:

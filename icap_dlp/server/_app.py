@@ -109,8 +109,8 @@ class Application:
         pages back to the system, on the inspection thread behind whatever it is doing.
         Inspecting a large body allocates about a million small objects (segments, findings, a
         parse tree), and what a cycle holds waits for the next full collection while glibc keeps
-        freed heap mapped: after fourteen hostile 4 MiB bodies a worker held 128 MB, 101 MB with
-        this and the fixed mmap threshold (:func:`tune_heap`)."""
+        freed heap mapped: after fourteen hostile 4 MiB bodies a worker held 128 MB, 101-106 MB
+        with this and the fixed mmap threshold (:func:`tune_heap`)."""
         if self._trim_pending and self._inspection_thread is not None and _TRIM is not None:
             self._trim_pending = False
             try:
