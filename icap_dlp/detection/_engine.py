@@ -775,8 +775,10 @@ class Engine:
         """Compile the chosen detectors (all of ``library`` when ``detectors`` is None).
 
         ``ner`` configures NER detectors (``ner_model`` and ``max_ner_chars`` are shorthands for
-        its fields). ``regex_timeout`` is the time budget of one pattern over one text, across all
-        its windows. When it runs out, ``on_timeout="raise"`` raises
+        its fields). ``regex_timeout`` is the time budget of one regex call (one pattern over one
+        window of a text) that finds nothing more: a call that runs out after finding matches (a
+        dense text) goes on from its last match with a new budget; the message budget
+        (``message_budget``) bounds them all. When a budget runs out, ``on_timeout="raise"`` raises
         ``InspectionError(reason="timeout")`` (the failure policy decides, never a silent miss);
         ``"skip"`` drops that pattern's findings for that text and counts it in ``timeouts``.
         NER has one budget per call (``NerConfig.timeout``), handled the same way.
@@ -965,30 +967,50 @@ class Engine:
                     continue  # none of the words every match holds is in the text
                 rx = p.rx
                 fast = p.fast_window
-                deadline = clock() + budget  # one budget per pattern and text, across its windows
-                if until is not None and until < deadline:
-                    deadline = until
                 try:
                     for lo, hi in spans:
-                        left = deadline - clock()
-                        if left <= 0:
-                            raise TimeoutError
-                        # The timeout costs a CPU-clock read per call; a window where the
-                        # pattern's worst case is provably small does without (the budget is
-                        # still checked above, between windows).
-                        found_iter = (rx.finditer(text, lo, hi) if hi - lo <= fast
-                                      else rx.finditer(text, lo, hi, timeout=left))
-                        for m in found_iter:
-                            if hi < n and m.end() == hi:
-                                # The window may have cut the match short (a long token): match
-                                # again from the same start on the whole text.
-                                m = rx.match(text, m.start(), timeout=max(deadline - clock(), 1e-3))
-                                if m is None:
-                                    continue
-                            # Windows are disjoint (merged), so no start is seen twice.
-                            f = self._candidate(c, p, m, text, structure)
-                            if f is not None:
-                                found.append(f)
+                        pos = lo
+                        while True:
+                            # One regex call has the pattern budget (the ReDoS guard); the
+                            # message budget bounds them all. A call that times out after it
+                            # found matches was busy with a dense text, not stuck in one attempt:
+                            # it goes on from its last match with a new budget.
+                            left = budget
+                            if until is not None:
+                                left = until - clock()
+                                if left <= 0:
+                                    raise TimeoutError
+                                if left > budget:
+                                    left = budget
+                            # The timeout costs a CPU-clock read per call; a window where the
+                            # pattern's worst case is provably small does without.
+                            found_iter = (rx.finditer(text, pos, hi) if hi - pos <= fast
+                                          else rx.finditer(text, pos, hi, timeout=left))
+                            began = pos
+                            resume = False
+                            while True:
+                                try:
+                                    m = next(found_iter)
+                                except StopIteration:
+                                    break
+                                except TimeoutError:
+                                    if pos == began:
+                                        raise  # not one match in a whole budget: a runaway pattern
+                                    resume = True
+                                    break
+                                pos = m.end()
+                                if hi < n and pos == hi:
+                                    # The window may have cut the match short (a long token):
+                                    # match again from the same start on the whole text.
+                                    m = rx.match(text, m.start(), timeout=left)
+                                    if m is None:
+                                        continue
+                                # Windows are disjoint (merged), so no start is seen twice.
+                                f = self._candidate(c, p, m, text, structure)
+                                if f is not None:
+                                    found.append(f)
+                            if not resume:
+                                break
                 except TimeoutError:
                     self.timeouts += 1
                     if message is not None and clock() >= message[0]:
@@ -1006,8 +1028,8 @@ class Engine:
         """Start a time budget (wall-clock seconds) for every scan this thread makes until
         :meth:`end_message_budget` with the returned token: one message, or one SSE event. A scan
         that reaches it raises ``InspectionError(reason="timeout")`` like a pattern over its own
-        budget (``regex_timeout`` guards one pattern; this bounds the whole message, whose texts
-        and batches each get a pattern budget of their own). A budget started inside another
+        budget (``regex_timeout`` guards one regex call; this bounds the whole message: its texts,
+        their windows, its batches). A budget started inside another
         that ends first keeps the other. The state is (its end, its seconds), per thread."""
         before: tuple[float, float] | None = getattr(self._message, "budget", None)
         budget = (time.perf_counter() + seconds, seconds)

@@ -195,6 +195,30 @@ def test_catastrophic_pattern_is_bounded_by_the_timeout(tmp_path: Path) -> None:
     assert engine.timeouts == 1
 
 
+def test_a_dense_text_is_scanned_to_the_end_not_timed_out() -> None:
+    # The pattern budget guards one regex call stuck in one attempt. A text with a match every
+    # 20 characters keeps one call (its windows merge) busy for longer than that budget, making
+    # progress all along: it is scanned to the end (the message budget bounds the whole).
+    text = " ".join(f"u{i}@example.com" for i in range(200_000))
+    engine = Engine(LIB, ["email"], regex_timeout=0.25)
+    t = time.perf_counter()
+    found = engine.scan(text)
+    assert len(found) == 200_000 and engine.timeouts == 0
+    assert time.perf_counter() - t > 0.25  # it did outlast one budget (else the test proves nothing)
+
+
+def test_a_message_budget_still_bounds_a_dense_text() -> None:
+    text = " ".join(f"u{i}@example.com" for i in range(200_000))
+    engine = Engine(LIB, ["email"], regex_timeout=0.25)
+    token = engine.message_budget(0.3)
+    try:
+        with pytest.raises(InspectionError) as info:
+            engine.scan(text)
+    finally:
+        engine.end_message_budget(token)
+    assert info.value.reason == "timeout" and "0.3 s budget" in str(info.value)
+
+
 def test_allow_list_values_and_patterns(tmp_path: Path) -> None:
     body = GOOD.replace("    examples:", "    allow:\n      values: [demo-7]\n      patterns: ['demo-9\\d*']\n"
                         "    examples:")
