@@ -224,8 +224,11 @@ def _inspect_parsed(bundle: Bundle, ctx: RequestContext, parsed: content.ParsedB
     if decision.action is Action.REDACT and decision.redactions:
         by_segment: dict[int, list[tuple[Finding, redaction.Operator]]] = {}
         index = {s.location: i for i, s in enumerate(segments)} if heads else {}
+        operators: dict[int, redaction.Operator] = {}  # one per policy operator, not per finding
         for lf, op in decision.redactions:
-            operator = operator_for(op, bundle.key)
+            operator = operators.get(id(op))
+            if operator is None:
+                operator = operators[id(op)] = operator_for(op, bundle.key)
             head = heads.get((lf.segment, lf.finding.start, lf.finding.end, lf.finding.detector_id))
             if head is None:
                 by_segment.setdefault(lf.segment, []).append((lf.finding, operator))
