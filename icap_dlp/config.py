@@ -78,6 +78,10 @@ class Settings(BaseModel):
     max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="body bytes held in memory for inspection"
     )
+    max_body_leaves: int = Field(
+        500_000, ge=1000,
+        description="values and keys of one structured body walked for inspection (about 1.5 KB each at the "
+                    "peak of its inspection); past it the rest is a gap answered like an oversize body")
     offload_body_bytes: int = Field(
         256 * 1024, ge=0,
         description="a body of at least this many bytes (a compressed one: a sixteenth of it) is inspected "

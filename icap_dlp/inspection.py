@@ -100,7 +100,7 @@ def load_bundle(settings: Settings, policy_path: str | Path | None = None,
     # instances). Configure ICAP_DLP_HMAC_KEY(_FILE) for stable hashed tokens.
     key = ring.signing.secret if ring is not None else os.urandom(32)
     istag = "dlp-" + policy.content_hash[:24]
-    limits = content.ContentLimits(max_decoded_bytes=settings.max_body_bytes * 4)
+    limits = content.ContentLimits(max_decoded_bytes=settings.max_body_bytes * 4, max_leaves=settings.max_body_leaves)
     # a relative jwks_file is relative to the policy (its folder, or the file's folder)
     identity = IdentityResolver.build(policy.settings.identity, base=path if path.is_dir() else path.parent)
     return Bundle(policy, library, engine, key, istag, limits, ring, identity)

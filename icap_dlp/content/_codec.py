@@ -25,6 +25,9 @@ class ContentLimits:
     max_ratio: int = 200
     max_event_bytes: int = 1024 * 1024
     max_depth: int = 512  # JSON nesting walked; deeper is a gap (oversize). The parser stops near 1000.
+    # Values and keys walked per document (a multipart body's parts share it); past it the rest
+    # is a gap (oversize). Each costs about 1.5 KB at the peak of an expanded document's inspection.
+    max_leaves: int = 500_000
 
 
 class BodyKind(enum.Enum):

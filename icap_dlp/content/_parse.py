@@ -268,6 +268,7 @@ class _Walker:
         self.leaves: list[tuple[str, Any, str]] = []
         # No float met and nothing left unwalked: the documents render exactly via orjson.
         self.exact = True
+        self.full = False  # past limits.max_leaves: the rest is not walked (see _stop)
 
     def body(self, mcp: McpInfo | None, rebuild: Callable[[AbstractSet[int]], bytes], original: bytes,
              expand: Callable[[], ParsedBody]) -> ParsedBody:
@@ -279,6 +280,21 @@ class _Walker:
         return ParsedBody(self.segments, mcp, self.slots, rebuild, original, self.gaps, frozenset(self.fixed),
                           self.nested, structure, None if self.detailed else expand, leaves=self.leaves,
                           exact=self.exact)
+
+    def _at_cap(self) -> bool:
+        """Has the walk reached ``limits.max_leaves`` values and keys (see ``_stop``)?"""
+        return self.full or len(self.segments) + len(self.structure) >= self.limits.max_leaves
+
+    def _stopped(self) -> bool:
+        return self.full
+
+    def _stop(self, where: str) -> None:
+        """The rest of the document, from ``where`` on, is not walked: a gap (``oversize``) for the
+        failure policy, recorded once. Memory and time stay bounded by the cap; never a silent skip."""
+        if not self.full:
+            self.full = True
+            self.exact = False
+            self.gaps.append(Uninspected("oversize", where))
 
     def _seg(self, text: str, location: str, context: str, setter: Callable[[str], None], owner: int | None,
              fixed: bool) -> None:
@@ -315,6 +331,9 @@ class _Walker:
         first = True
         while stack:
             parent, key, ppath, depth, keys, keybox, fixed = stack.pop()
+            if self._at_cap():
+                self._stop(path if first else _loc(ppath, key))
+                return
             value = parent[keybox[0] if keybox is not None else key]
             if isinstance(value, str):
                 if not detailed and len(value) <= SHORT and not _JSON_START.match(value):
@@ -351,6 +370,13 @@ class _Walker:
         stack: list[tuple[Any, str, int, tuple[str, ...]]] = [(root, path, depth, keys)]
         while stack:
             node, path, depth, keys = stack.pop()
+            # What this node may still add before the limit: its keys first, then a value each.
+            room = self.limits.max_leaves - len(self.segments) - len(structure)
+            if isinstance(node, dict):
+                room -= len(node)
+            if room < 0 or self.full:
+                self._stop(path)
+                return
             if isinstance(node, dict):
                 skip: tuple[str, ...] = ()
                 if "data" in node or "blob" in node:
@@ -364,18 +390,30 @@ class _Walker:
             children = []
             for k, v in items:
                 if isinstance(v, str):
+                    room -= 1
+                    if room < 0:
+                        self._stop(_loc(path, k))
+                        return
                     if len(v) <= SHORT and not _JSON_START.match(v):
                         structure.append(f"{last if isinstance(k, int) else k}: {v}")
                         if v and k not in _ENVELOPE:
                             leaves.append((path, k, v))
                     elif k not in skip:
                         ks = keys if isinstance(k, int) else (*keys[-1:], k)
+                        before = len(self.segments) + len(structure)
                         self.add(v, _loc(path, k), _setter(node, k, None), depth=depth + 1, keys=ks, owner=owner)
+                        if self._stopped():  # JSON inside the string reached the limit
+                            return
+                        room -= len(self.segments) + len(structure) - before - 1  # (itself: counted above)
                 elif isinstance(v, int | float) and not isinstance(v, bool):
+                    room -= 1
+                    if room < 0:
+                        self._stop(_loc(path, k))
+                        return
                     structure.append(f"{last if isinstance(k, int) else k}: {v!r}")
                     if isinstance(v, float):
                         self.exact = False
-                elif isinstance(v, dict | list) and v:
+                elif isinstance(v, dict | list) and v:  # counted when it is walked
                     here = _loc(path, k)
                     if depth + 1 >= limit:
                         self.gaps.append(Uninspected("oversize", here))  # too deep: a gap, never a skip
@@ -402,6 +440,9 @@ class _Walker:
         out: list[_Frame] = []
         context = _key_words(keys[-1:])
         for k in list(obj):
+            if self._at_cap():
+                self._stop(_loc(path, k))
+                break
             keybox = [k]
             fixed = (envelope and k in _ENVELOPE) or k in _FIXED_ANYWHERE
             self._seg(k, _loc(path, k) + "<key>", context, _key_setter(obj, keybox), owner, envelope)
@@ -561,7 +602,7 @@ def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLi
     if kind is BodyKind.NDJSON:
         return _ndjson(text, charset, limits, body)
     if kind is BodyKind.FORM:
-        return _form(text, charset, body)
+        return _form(text, charset, limits, body)
     return _text(text, charset, body)
 
 
@@ -610,7 +651,8 @@ def _multipart(body: bytes, content_type: str | None, limits: ContentLimits) -> 
         name = _disposition_name(headers.get("content-disposition", ""))
         kind = BodyKind.TEXT if ctype is None and "filename" not in headers.get("content-disposition", "") \
             else classify(ctype, DEFAULT_SKIP)
-        sub = parse(content, kind, charset_of(ctype), limits, ctype).expanded()
+        room = dataclasses.replace(limits, max_leaves=max(limits.max_leaves - len(segments), 0))
+        sub = parse(content, kind, charset_of(ctype), room, ctype).expanded()
         pending: dict[int, str] = {}
         base = len(segments)
         for j, seg in enumerate(sub.segments):
@@ -663,11 +705,15 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, det
     w = _Walker(limits, detailed, loads)
     lines: list[tuple[str, list[Any], bool, int, int]] = []  # original, holder, is JSON, segment range
     for n, line in enumerate(text.split("\n")):
+        first = len(w.segments)
+        if w._at_cap():
+            w._stop(f"line[{n}]")
+            lines.append((line, [line], False, first, first))  # not walked: kept as it is, a gap
+            continue
         try:
             doc = loads(line) if line.strip()[:1] in ("{", "[") else None
         except (ValueError, RecursionError):
             doc = None
-        first = len(w.segments)
         holder: list[Any] = [line if doc is None else doc]
         if doc is not None:
             w.walk(holder, 0, f"line[{n}]:$")
@@ -694,12 +740,16 @@ def _ndjson(text: str, charset: str, limits: ContentLimits, original: bytes, det
                   lambda: _ndjson(text, charset, limits, original, detailed=True, loads=loads))
 
 
-def _form(text: str, charset: str, original: bytes) -> ParsedBody:
+def _form(text: str, charset: str, limits: ContentLimits, original: bytes) -> ParsedBody:
     pairs = parse_qsl(text, keep_blank_values=True, encoding=charset, errors="surrogateescape")
     values = [list(p) for p in pairs]
-    segments = []
-    slots = []
+    segments: list[Segment] = []
+    slots: list[_Slot] = []
+    gaps: list[Uninspected] = []
     for i, (k, v) in enumerate(values):
+        if len(segments) >= limits.max_leaves:
+            gaps.append(Uninspected("oversize", f"form[{k}]"))  # the rest: a gap, as a JSON body's
+            break
         if v:
             segments.append(Segment(v, f"form[{k}]"))
 
@@ -709,4 +759,4 @@ def _form(text: str, charset: str, original: bytes) -> ParsedBody:
             slots.append(_Slot(setter))
     return ParsedBody(segments, None, slots,
                       lambda changed: urlencode([(p[0], p[1]) for p in values], encoding=charset,
-                                        errors="surrogateescape").encode("ascii"), original)
+                                        errors="surrogateescape").encode("ascii"), original, gaps)

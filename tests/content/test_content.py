@@ -307,3 +307,62 @@ def test_ndjson_render_rewrites_exactly_the_lines_holding_a_changed_segment(line
             assert "#" in json.loads(after).values()
         else:
             assert after == "#"
+
+
+# -- a cap on the values and keys walked (memory and time per body bounded) --------------------
+
+CAP = ContentLimits(max_leaves=1000)
+
+
+def _walked(p: ParsedBody) -> int:
+    return len(p.segments) + sum(s.text.count("\x1f") for s in p.segments if s.location == "$<structure>")
+
+
+@pytest.mark.parametrize("shape", ["array", "object", "nested", "string-json"])
+def test_a_document_past_the_leaf_cap_is_walked_to_the_cap_and_the_rest_is_a_gap(shape: str) -> None:
+    doc: object = {
+        "array": list(range(100_000)),
+        "object": {f"k{i}": i for i in range(100_000)},
+        "nested": {"rows": [{"id": i, "mail": f"u{i}@example.com"} for i in range(50_000)]},
+        "string-json": {"text": json.dumps([{"id": i} for i in range(50_000)])},
+    }[shape]
+    body = json.dumps(doc).encode()
+    for p in (parse(body, BodyKind.JSON, limits=CAP), parse(body, BodyKind.JSON, limits=CAP).expanded()):
+        assert [g.reason for g in p.gaps] == ["oversize"], p.gaps
+        assert len(p.segments) <= 1010, len(p.segments)  # bounded by the cap, not by the body
+        assert p.render({}) == body  # nothing walked is changed; nothing unwalked is lost
+    whole = parse(body, BodyKind.JSON).expanded()
+    assert whole.gaps == [] and len(whole.segments) > 50_000
+
+
+def test_a_redaction_in_the_walked_part_keeps_the_rest_of_a_capped_document() -> None:
+    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(5_000)]
+    body = json.dumps({"rows": rows}).encode()
+    p = parse(body, BodyKind.JSON, limits=CAP).expanded()
+    (i,) = [k for k, s in enumerate(p.segments) if s.text == "u0@example.com"]
+    out = json.loads(p.render({i: "[EMAIL]"}))
+    assert out["rows"][0]["mail"] == "[EMAIL]" and out["rows"][1:] == rows[1:]
+
+
+def test_ndjson_past_the_leaf_cap_keeps_its_unwalked_lines_byte_exact() -> None:
+    lines = [json.dumps({"id": i, "mail": f"u{i}@example.com"}, separators=(", ", ": ")) for i in range(2_000)]
+    body = "\n".join(lines).encode()
+    p = parse(body, BodyKind.NDJSON, limits=CAP).expanded()
+    assert [g.reason for g in p.gaps] == ["oversize"] and p.gaps[0].location.startswith("line[")
+    assert len(p.segments) <= 1010
+    (i,) = [k for k, s in enumerate(p.segments) if s.text == "u0@example.com"]
+    out = p.render({i: "[EMAIL]"}).decode().split("\n")
+    assert json.loads(out[0])["mail"] == "[EMAIL]" and out[1:] == lines[1:]
+
+
+def test_a_form_and_multipart_parts_share_the_leaf_cap() -> None:
+    form = "&".join(f"f{i}=v{i}" for i in range(5_000)).encode()
+    p = parse(form, BodyKind.FORM, limits=CAP)
+    assert len(p.segments) == 1000 and [g.reason for g in p.gaps] == ["oversize"]
+    assert p.render({}) == form
+    part = json.dumps(list(range(800))).encode()
+    mp = b"".join(b"--b\r\nContent-Type: application/json\r\n\r\n" + part + b"\r\n" for _ in range(3)) + b"--b--\r\n"
+    m = parse(mp, BodyKind.MULTIPART, limits=CAP, content_type="multipart/mixed; boundary=b")
+    assert len(m.segments) == 1000  # the first part's 800 values, 200 of the second; the third: none
+    assert [(g.reason, g.location) for g in m.gaps] == [("oversize", "part[1]:$[200]"), ("oversize", "part[2]:$")]
+    assert m.render({}) == mp

@@ -196,3 +196,33 @@ def test_an_open_failure_policy_is_said_in_headers_and_record(monkeypatch: pytes
     assert dict(out.icap_headers)["X-DLP-Failure"] == "internal:open"
     assert txn.report.failure == "internal:open"
 
+
+
+def test_a_body_past_the_leaf_cap_is_an_oversize_gap_closed_or_open(server_factory: Callable[..., ServerProc],
+                                                                      tmp_path: Path) -> None:
+    # Memory per body is bounded by --max-body-leaves, not by how many values a body packs
+    # (a 16 MiB export of rows held 2.4 GB); what is not walked is a gap the failure policy answers.
+    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(3_000)]  # 9,000 values and keys
+    body = json.dumps(rpc(json.dumps(rows))).encode()
+    audit = tmp_path / "audit" / "audit.jsonl"
+    srv = server_factory("--max-body-leaves", "2000", "--audit-file", str(audit))
+    with IcapClient("127.0.0.1", srv.port) as c:
+        r = c.respmod(body)
+    assert r.headers.get("X-DLP-Failure") == "oversize:closed", r.headers
+    assert b"u2999@example.com" not in (r.body or b"") and json.loads(r.body or b"")["error"]
+    (rec,) = audit_records(audit, srv)
+    assert rec["decision"] == "block" and rec["failure"] == "oversize:closed"
+    assert [g["reason"] for g in rec["gaps"]] == ["oversize"], rec["gaps"]
+    # The same body with the cap above it: inspected whole, every address redacted.
+    whole = server_factory("--max-body-leaves", "20000")
+    with IcapClient("127.0.0.1", whole.port) as c:
+        r = c.respmod(body)
+    assert r.headers.get("X-DLP-Decision") == "redact" and r.headers.get("X-DLP-Failure") is None, r.headers
+    assert b"@example.com" not in (r.body or b"")
+    # Open: the walked part is redacted, the rest passes as it came, and the answer says so.
+    opened = server_factory("--max-body-leaves", "2000", "--on-oversize", "open")
+    with IcapClient("127.0.0.1", opened.port) as c:
+        r = c.respmod(body)
+    assert r.headers.get("X-DLP-Failure") == "oversize:open", r.headers
+    text = json.loads(r.body or b"")["result"]["content"][0]["text"]
+    assert "u0@example.com" not in text and "u2999@example.com" in text
