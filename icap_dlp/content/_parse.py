@@ -309,7 +309,12 @@ class _Walker:
         if not text:
             return
         if not fixed and depth < self.limits.max_depth and _JSON_START.match(text):
-            nested = _maybe_json(text, self.loads)
+            if too_many_values(text, self.limits):  # inspected as the text it is; its structure: a gap
+                self.gaps.append(Uninspected("oversize", location + "<json>"))
+                self.exact = False
+                nested = None
+            else:
+                nested = _maybe_json(text, self.loads)
             if isinstance(nested, dict | list):
                 holder = [nested]
                 self.nested.append(_Nested(holder, setter, _separators(text), owner))
@@ -541,6 +546,26 @@ def _maybe_json(text: str, loads: Loads) -> Any:
         return None  # not JSON, or nested past the parser's limit: inspected as the text it is
 
 
+# A JSON string (an unterminated one runs to the end: no match restarts inside a string, so the
+# scan stays linear), or a comma or colon outside strings: the group holds "," or ":" or "".
+_JSON_TOKEN = re.compile(r'"[^"\\]*(?:\\[\s\S]?[^"\\]*)*(?:"|\Z)|([,:])')
+
+
+def too_many_values(text: str, limits: ContentLimits) -> bool:
+    """Would parsing ``text`` as JSON build more than twice ``limits.max_leaves`` values?
+
+    Counted without parsing, before a parse tree is built (16 MiB of small objects is 0.5 GB of
+    Python objects, which the walk's cap comes too late to bound): the commas and colons outside
+    strings, about one per value. A text shorter than two characters per such value cannot hold
+    that many, nor one with fewer commas and colons in all (inside strings too): neither is
+    scanned. The scan's list holds shared one-character strings: 8 bytes per token."""
+    most = 2 * limits.max_leaves
+    if len(text) < 2 * most or text.count(",") + text.count(":") <= most:
+        return False
+    tokens = _JSON_TOKEN.findall(text)
+    return len(tokens) - tokens.count("") > most
+
+
 def mcp_info(doc: Any) -> McpInfo | None:
     msgs = doc if isinstance(doc, list) else [doc]
     if not msgs or not all(isinstance(m, dict) and m.get("jsonrpc") == "2.0" for m in msgs):
@@ -592,8 +617,14 @@ def parse(body: bytes, kind: BodyKind, charset: str = "utf-8", limits: ContentLi
         return ParsedBody([], None, [], lambda changed: body, body, skipped="type")
     text = decode_text(body, charset)
     if kind in (BodyKind.JSON, BodyKind.TEXT):
+        looks_json = text.strip()[:1] in ("{", "[")
+        if looks_json and too_many_values(text, limits):
+            # Not parsed (see too_many_values): inspected as text, its structure a gap.
+            whole = _text(text, charset, body)
+            whole.gaps.append(Uninspected("oversize", "$"))
+            return whole
         try:
-            doc = _loads(text) if text.strip()[:1] in ("{", "[") else None
+            doc = _loads(text) if looks_json else None
         except (ValueError, RecursionError):
             doc = None
         if doc is not None:

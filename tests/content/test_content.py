@@ -6,6 +6,7 @@ import base64
 import gzip
 import json
 import zlib
+from collections.abc import Callable
 
 import brotli
 import pytest
@@ -320,11 +321,13 @@ def _walked(p: ParsedBody) -> int:
 
 @pytest.mark.parametrize("shape", ["array", "object", "nested", "string-json"])
 def test_a_document_past_the_leaf_cap_is_walked_to_the_cap_and_the_rest_is_a_gap(shape: str) -> None:
+    # 1,500 to 1,800 values and keys: over the cap, under twice it (which is not even parsed,
+    # see the next tests)
     doc: object = {
-        "array": list(range(100_000)),
-        "object": {f"k{i}": i for i in range(100_000)},
-        "nested": {"rows": [{"id": i, "mail": f"u{i}@example.com"} for i in range(50_000)]},
-        "string-json": {"text": json.dumps([{"id": i} for i in range(50_000)])},
+        "array": list(range(1_500)),
+        "object": {f"k{i}": i for i in range(900)},
+        "nested": {"rows": [{"id": i, "mail": f"u{i}@example.com"} for i in range(450)]},
+        "string-json": {"text": json.dumps([{"id": i} for i in range(900)])},
     }[shape]
     body = json.dumps(doc).encode()
     for p in (parse(body, BodyKind.JSON, limits=CAP), parse(body, BodyKind.JSON, limits=CAP).expanded()):
@@ -332,13 +335,14 @@ def test_a_document_past_the_leaf_cap_is_walked_to_the_cap_and_the_rest_is_a_gap
         assert len(p.segments) <= 1010, len(p.segments)  # bounded by the cap, not by the body
         assert p.render({}) == body  # nothing walked is changed; nothing unwalked is lost
     whole = parse(body, BodyKind.JSON).expanded()
-    assert whole.gaps == [] and len(whole.segments) > 50_000
+    assert whole.gaps == [] and len(whole.segments) > 1_400
 
 
 def test_a_redaction_in_the_walked_part_keeps_the_rest_of_a_capped_document() -> None:
-    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(5_000)]
+    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(450)]
     body = json.dumps({"rows": rows}).encode()
     p = parse(body, BodyKind.JSON, limits=CAP).expanded()
+    assert [g.reason for g in p.gaps] == ["oversize"]
     (i,) = [k for k, s in enumerate(p.segments) if s.text == "u0@example.com"]
     out = json.loads(p.render({i: "[EMAIL]"}))
     assert out["rows"][0]["mail"] == "[EMAIL]" and out["rows"][1:] == rows[1:]
@@ -360,9 +364,57 @@ def test_a_form_and_multipart_parts_share_the_leaf_cap() -> None:
     p = parse(form, BodyKind.FORM, limits=CAP)
     assert len(p.segments) == 1000 and [g.reason for g in p.gaps] == ["oversize"]
     assert p.render({}) == form
-    part = json.dumps(list(range(800))).encode()
+    part = json.dumps(list(range(600))).encode()
     mp = b"".join(b"--b\r\nContent-Type: application/json\r\n\r\n" + part + b"\r\n" for _ in range(3)) + b"--b--\r\n"
     m = parse(mp, BodyKind.MULTIPART, limits=CAP, content_type="multipart/mixed; boundary=b")
-    assert len(m.segments) == 1000  # the first part's 800 values, 200 of the second; the third: none
-    assert [(g.reason, g.location) for g in m.gaps] == [("oversize", "part[1]:$[200]"), ("oversize", "part[2]:$")]
+    # the first part's 600 values, 400 of the second (the rest of the cap); the third, with no
+    # room left, is not parsed: its text is one segment
+    assert len(m.segments) == 1001 and m.segments[-1].location == "part[2]:body"
+    assert [(g.reason, g.location) for g in m.gaps] == [("oversize", "part[1]:$[400]"), ("oversize", "part[2]:$")]
     assert m.render({}) == mp
+
+
+def test_a_document_with_far_more_values_than_the_cap_is_not_parsed_but_inspected_as_text() -> None:
+    # 16 MiB of small objects is 0.5 GB of Python objects once parsed: the cap on the walk comes
+    # too late. Counted first (commas and colons outside strings), such a body is inspected as
+    # the text it is, and its structure is a gap.
+    import tracemalloc
+
+    limits = ContentLimits(max_leaves=10_000)
+    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(30_000)]  # 120,000 values and keys
+    body = json.dumps(rows).encode()
+    p = parse(body, BodyKind.JSON, limits=limits)
+    assert [(g.reason, g.location) for g in p.gaps] == [("oversize", "$")]
+    assert [s.location for s in p.segments] == ["body"] and p.segments[0].text == body.decode()
+    assert json.loads(p.render({0: p.segments[0].text.replace("u0@example.com", "[EMAIL]")}))[0]["mail"] == "[EMAIL]"
+
+    def peak(fn: Callable[[], object]) -> int:
+        tracemalloc.start()
+        try:
+            fn()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    dense = json.dumps([{"a": 1}] * 40_000).encode()  # the shape that costs most per byte parsed
+    unbounded = ContentLimits(max_leaves=10**9)
+    parsed = peak(lambda: parse(dense, BodyKind.JSON, limits=unbounded))
+    counted = peak(lambda: parse(dense, BodyKind.JSON, limits=limits))
+    assert counted * 3 < parsed, (counted, parsed)  # no parse tree: a third of its memory at most
+    # Twice the cap is counted, not the cap itself: a body a little over it is parsed and walked
+    # to the cap, one with long strings (commas inside them do not count) is parsed whole.
+    near = json.dumps(rows[:3_000]).encode()  # 12,000: over the cap, under twice it
+    q = parse(near, BodyKind.JSON, limits=limits)
+    assert [g.reason for g in q.gaps] == ["oversize"] and q.segments[-1].location == "$<structure>"
+    prose = json.dumps([{"text": "a, b: c, " * 5_000} for _ in range(10)]).encode()
+    assert parse(prose, BodyKind.JSON, limits=limits).gaps == []
+
+
+def test_json_inside_a_string_with_far_more_values_than_the_cap_is_a_gap_there() -> None:
+    limits = ContentLimits(max_leaves=10_000)
+    inner = json.dumps([{"id": i, "mail": f"u{i}@example.com"} for i in range(30_000)])
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [{"type": "text", "text": inner}]}}).encode()
+    p = parse(body, BodyKind.JSON, limits=limits).expanded()
+    assert [(g.reason, g.location) for g in p.gaps] == [("oversize", "$.result.content[0].text<json>")]
+    (text,) = [s for s in p.segments if s.location == "$.result.content[0].text"]
+    assert text.text == inner  # inspected as the text it is

@@ -202,14 +202,14 @@ def test_a_body_past_the_leaf_cap_is_an_oversize_gap_closed_or_open(server_facto
                                                                       tmp_path: Path) -> None:
     # Memory per body is bounded by --max-body-leaves, not by how many values a body packs
     # (a 16 MiB export of rows held 2.4 GB); what is not walked is a gap the failure policy answers.
-    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(3_000)]  # 9,000 values and keys
+    rows = [{"id": i, "mail": f"u{i}@example.com"} for i in range(700)]  # 2,800 values and keys
     body = json.dumps(rpc(json.dumps(rows))).encode()
     audit = tmp_path / "audit" / "audit.jsonl"
     srv = server_factory("--max-body-leaves", "2000", "--audit-file", str(audit))
     with IcapClient("127.0.0.1", srv.port) as c:
         r = c.respmod(body)
     assert r.headers.get("X-DLP-Failure") == "oversize:closed", r.headers
-    assert b"u2999@example.com" not in (r.body or b"") and json.loads(r.body or b"")["error"]
+    assert b"u699@example.com" not in (r.body or b"") and json.loads(r.body or b"")["error"]
     (rec,) = audit_records(audit, srv)
     assert rec["decision"] == "block" and rec["failure"] == "oversize:closed"
     assert [g["reason"] for g in rec["gaps"]] == ["oversize"], rec["gaps"]
@@ -225,4 +225,12 @@ def test_a_body_past_the_leaf_cap_is_an_oversize_gap_closed_or_open(server_facto
         r = c.respmod(body)
     assert r.headers.get("X-DLP-Failure") == "oversize:open", r.headers
     text = json.loads(r.body or b"")["result"]["content"][0]["text"]
-    assert "u0@example.com" not in text and "u2999@example.com" in text
+    assert "u0@example.com" not in text and "u699@example.com" in text
+    # Far past the cap (over twice it), the JSON inside the string is not parsed: the string is
+    # inspected as the text it is, every address in it redacted, and its structure is the gap.
+    many = json.dumps(rpc(json.dumps([{"id": i, "mail": f"u{i}@example.com"} for i in range(3_000)]))).encode()
+    with IcapClient("127.0.0.1", opened.port) as c:
+        r = c.respmod(many)
+    assert r.headers.get("X-DLP-Failure") == "oversize:open" and r.headers.get("X-DLP-Decision") == "redact"
+    out = json.loads(r.body or b"")["result"]["content"][0]["text"]
+    assert "@example.com" not in out and len(json.loads(out)) == 3_000  # still the JSON it was
