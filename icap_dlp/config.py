@@ -19,7 +19,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icap_dlp._yaml import load_yaml_file, pydantic_errors
-from icap_dlp.content._codec import DEFAULT_SKIP
+from icap_dlp.content._codec import DEFAULT_SKIP, ContentLimits
 from icap_dlp.errors import ConfigError, ConfigErrors
 
 ENV_PREFIX = "ICAP_DLP_"
@@ -79,7 +79,7 @@ class Settings(BaseModel):
         16 * 1024 * 1024, ge=1024, description="body bytes held in memory for inspection"
     )
     max_body_leaves: int = Field(
-        500_000, ge=1000,
+        ContentLimits.max_leaves, ge=1000,
         description="values and keys of one structured body walked for inspection (about 1.5 KB each at the "
                     "peak of its inspection); past it the rest is a gap answered like an oversize body")
     offload_body_bytes: int = Field(

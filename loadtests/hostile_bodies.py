@@ -34,6 +34,7 @@ from bench_icap import _children, _status_kb, start_icap_dlp
 from payloads import typical_text
 
 from icap_dlp.client import IcapClient
+from icap_dlp.content import ContentLimits
 
 MiB = 1 << 20
 
@@ -54,7 +55,7 @@ def shapes(size: int) -> dict[str, tuple[Callable[[], bytes], str, str]]:
         "content-items": (lambda: json.dumps({"jsonrpc": "2.0", "id": 1, "result": {"content": [
             {"type": "text", "text": f"x{i}"} for i in range(size // 30)]}}).encode(), "application/json",
             # four values and keys an item: at 4 MiB, 559,000, past --max-body-leaves (oversize, closed)
-            "block" if size // 30 * 4 > 500_000 else "allow"),
+            "block" if size // 30 * 4 > ContentLimits().max_leaves else "allow"),
         "numbers-array": (lambda: json.dumps([rng.randrange(10**14, 10**15) for _ in range(size // 17)]).encode(),
                           "application/json", "block"),
         "base64-text": (lambda: _mcp(base64.b64encode(typical_text(size * 3 // 4).encode()).decode()),

@@ -286,6 +286,8 @@ class _Walker:
         return self.full or len(self.segments) + len(self.structure) >= self.limits.max_leaves
 
     def _stopped(self) -> bool:
+        # a call, not ``self.full`` read in place: mypy would keep the value it narrowed before a
+        # call (``add``) that may set it
         return self.full
 
     def _stop(self, where: str) -> None:
@@ -293,8 +295,13 @@ class _Walker:
         failure policy, recorded once. Memory and time stay bounded by the cap; never a silent skip."""
         if not self.full:
             self.full = True
-            self.exact = False
-            self.gaps.append(Uninspected("oversize", where))
+            self._oversize(where)
+
+    def _oversize(self, where: str) -> None:
+        """What is at ``where`` is not walked (too deep, too many values): a gap for the failure
+        policy, never a skip; the documents no longer render exactly through orjson."""
+        self.gaps.append(Uninspected("oversize", where))
+        self.exact = False
 
     def _seg(self, text: str, location: str, context: str, setter: Callable[[str], None], owner: int | None,
              fixed: bool) -> None:
@@ -310,8 +317,7 @@ class _Walker:
             return
         if not fixed and depth < self.limits.max_depth and _JSON_START.match(text):
             if too_many_values(text, self.limits):  # inspected as the text it is; its structure: a gap
-                self.gaps.append(Uninspected("oversize", location + "<json>"))
-                self.exact = False
+                self._oversize(location + "<json>")
                 nested = None
             else:
                 nested = _maybe_json(text, self.loads)
@@ -357,9 +363,8 @@ class _Walker:
             elif isinstance(value, dict | list):
                 here = path if first else _loc(ppath, key)
                 if depth >= self.limits.max_depth:
-                    if value:  # deeper than the limit: a gap for the failure policy, never a skip
-                        self.gaps.append(Uninspected("oversize", here))
-                        self.exact = False
+                    if value:  # deeper than the limit
+                        self._oversize(here)
                 elif isinstance(value, list):
                     stack.extend((value, i, here, depth + 1, keys, None, False) for i in range(len(value) - 1, -1, -1))
                 else:
@@ -421,8 +426,7 @@ class _Walker:
                 elif isinstance(v, dict | list) and v:  # counted when it is walked
                     here = _loc(path, k)
                     if depth + 1 >= limit:
-                        self.gaps.append(Uninspected("oversize", here))  # too deep: a gap, never a skip
-                        self.exact = False
+                        self._oversize(here)  # too deep
                     else:
                         children.append((v, here, depth + 1, keys if isinstance(k, int) else (*keys[-1:], k)))
             stack.extend(reversed(children))

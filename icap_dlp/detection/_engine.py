@@ -1029,8 +1029,8 @@ class Engine:
         :meth:`end_message_budget` with the returned token: one message, or one SSE event. A scan
         that reaches it raises ``InspectionError(reason="timeout")`` like a pattern over its own
         budget (``regex_timeout`` guards one regex call; this bounds the whole message: its texts,
-        their windows, its batches). A budget started inside another
-        that ends first keeps the other. The state is (its end, its seconds), per thread."""
+        their windows, its batches). A budget started inside another that ends first keeps the
+        other. The state is (its end, its seconds), per thread."""
         before: tuple[float, float] | None = getattr(self._message, "budget", None)
         budget = (time.perf_counter() + seconds, seconds)
         self._message.budget = before if before is not None and before[0] < budget[0] else budget

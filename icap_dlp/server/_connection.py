@@ -293,22 +293,26 @@ class Connection:
         ))
         inspect = self.app.inspect
         body = plan.body
-        # A step that inspects much (a large SSE event completed by this chunk, a held body at
-        # its end) runs off the event loop, as a large buffered body does.
         limit = self.app.settings.offload_body_bytes
+
+        def heavy(more: int) -> bool:
+            # A step that inspects much (a large SSE event completed by these ``more`` bytes, a
+            # held body at its end) runs off the event loop, as a large buffered body does.
+            return plan.heavy or body.pending + more >= limit
+
         first = b"".join(pending)
-        out = await inspect(plan.heavy or body.pending + len(first) >= limit, body.feed, first) if first else b""
+        out = await inspect(heavy(len(first)), body.feed, first) if first else b""
         if out:
             await self._write(chunk(out))
         while not finished:
             ev = await self._next_event()
             if isinstance(ev, BodyChunk):
-                out = await inspect(plan.heavy or body.pending + len(ev.data) >= limit, body.feed, ev.data)
+                out = await inspect(heavy(len(ev.data)), body.feed, ev.data)
                 if out:
                     await self._write(chunk(out))
             elif isinstance(ev, EndOfMessage):
                 finished = True
-        out = await inspect(plan.heavy or body.pending >= limit, body.finish)
+        out = await inspect(heavy(0), body.finish)
         await self._write(chunk(out) + LAST_CHUNK)
         return 200
 
