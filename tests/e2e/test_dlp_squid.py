@@ -74,7 +74,8 @@ def test_bulk_dump_is_blocked_with_a_jsonrpc_error_for_the_same_id(dsquid: Squid
     msg = json.loads(r.body)
     assert msg["id"] == 11 and msg["error"]["code"] == -32001
     assert "data-protection policy" in msg["error"]["message"]
-    assert "4111" not in r.body.decode()
+    # nothing of the cards, once the random incident id (it holds "4111" now and then) is taken out
+    assert "4111" not in r.body.decode().replace(msg["error"]["data"]["incident_id"], "")
 
 
 def test_tool_call_arguments_are_redacted_before_the_origin(dsquid: Squid, origin: Origin) -> None:

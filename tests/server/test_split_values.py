@@ -44,7 +44,13 @@ def test_card_split_across_content_items(server_factory: Callable[..., ServerPro
                               "location": "$.result.content[1].text"}]
     (card,) = rec["findings"]
     assert card["detector"] == "credit-card" and card["count"] == 1
-    assert "4111" not in json.dumps(rec)
+    # nothing of the card in the record, once its random hex (incident id, key id, keyed-hash
+    # fingerprints) is taken out: one of those holds "4111" now and then
+    dumped = json.dumps(rec)
+    for value in (rec["incident_id"], rec.get("key_id"), *(fp for f in rec["findings"] for fp in f["fingerprints"])):
+        if isinstance(value, str) and value:
+            dumped = dumped.replace(value, "")
+    assert "4111" not in dumped
 
 
 def test_key_split_across_streamed_sse_events(server_factory: Callable[..., ServerProc], tmp_path: Path) -> None:
